@@ -1,0 +1,1 @@
+"""The command line: parses flags and renders results. No logic lives here."""

@@ -1,0 +1,66 @@
+"""The ``keycliq`` command tree (topic / verb, as the Heroku CLI).
+
+Each topic lives in its own module under ``keycliq_ops.cli`` and imports only typer at
+module level, so that ``keycliq --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from keycliq_ops import __version__
+from keycliq_ops.cli import config_cmd, init_cmd
+from keycliq_ops.cli.common import state
+
+app = typer.Typer(
+    name="keycliq",
+    help=(
+        "Release tool for the KeyCliq app on Heroku: deploy to staging behind tests, "
+        "checklists and Dataclip gates, promote to production, roll back, and keep a "
+        "tamper-evident ledger of it all.\n\n"
+        "Exit codes: 0 ok, 1 a gate failed, 2 usage or config error, "
+        "3 an outside system failed (API, git, database), 130 interrupted."
+    ),
+    epilog="Examples:  keycliq status  ·  keycliq deploy staging  ·  keycliq dataclips run A C",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"keycliq {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="Path to keycliq.yaml (default: found by walking up from the current folder; "
+        "or $KEYCLIQ_CONFIG).",
+        envvar="KEYCLIQ_CONFIG",
+        show_envvar=False,
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        help="Print the version and exit.",
+        callback=_version,
+        is_eager=True,
+    ),
+) -> None:
+    state(ctx).config_path = config
+
+
+init_cmd.register(app)
+app.add_typer(config_cmd.app, name="config")

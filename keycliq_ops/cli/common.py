@@ -1,0 +1,79 @@
+"""Helpers every command uses: loading the config, consoles, JSON output.
+
+Kept light: rich and pydantic are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from keycliq_ops.config import LoadedConfig
+    from keycliq_ops.heroku.client import HerokuClient
+
+
+class State:
+    """Global options, carried on the typer context."""
+
+    config_path: Path | None = None
+
+
+def state(ctx: typer.Context) -> State:
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):
+        root.obj = State()
+    return root.obj
+
+
+def load(ctx: typer.Context) -> LoadedConfig:
+    from keycliq_ops.config import load_config
+
+    return load_config(state(ctx).config_path)
+
+
+_out: Console | None = None
+_err: Console | None = None
+
+
+def out() -> Console:
+    """The console for results (stdout)."""
+    global _out
+    if _out is None:
+        from rich.console import Console
+
+        _out = Console(highlight=False, soft_wrap=False)
+    return _out
+
+
+def err() -> Console:
+    """The console for progress, warnings and notes (stderr)."""
+    global _err
+    if _err is None:
+        from rich.console import Console
+
+        _err = Console(stderr=True, highlight=False)
+    return _err
+
+
+def emit_json(data: Any) -> None:
+    """Write one JSON document to stdout (pydantic models are dumped in JSON mode)."""
+    if hasattr(data, "model_dump"):
+        data = data.model_dump(mode="json")
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def heroku_client() -> HerokuClient:
+    from keycliq_ops.heroku.client import HerokuClient
+
+    return HerokuClient.from_environment()
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout.")

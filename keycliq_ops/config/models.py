@@ -1,0 +1,221 @@
+"""The ``keycliq.yaml`` schema as pydantic models.
+
+Field descriptions are the configuration reference: ``docs/configuration.md`` is generated
+from them (``keycliq config reference``) and a test fails when the page is stale.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The table in the KeyCliq reference ("Config vars (per app)"): required everywhere…
+REQUIRED_CONFIG_ALL: tuple[str, ...] = (
+    "DATABASE_URL",
+    "SESSION_SECRET",
+    "OPENAI_API_KEY",
+    "APP_URL",
+    "CLOUDINARY_CLOUD_NAME",
+    "CLOUDINARY_API_KEY",
+    "CLOUDINARY_API_SECRET",
+    "NODE_ENV",
+)
+# …and in production, where password-reset mail must go out.
+REQUIRED_CONFIG_PRODUCTION: tuple[str, ...] = ("MAIL_FROM_NAME", "MAIL_FROM_ADDRESS")
+
+Stage = Literal["review", "development", "staging", "production"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Environment(_Strict):
+    """One deploy target: a Heroku app in the pipeline."""
+
+    app: str = Field(description="Heroku app name, e.g. `keycliq-staging`.", min_length=3)
+    remote: str | None = Field(
+        default=None,
+        description="git remote that pushes to the app (e.g. `heroku-staging`). "
+        "Needed to deploy by push; production is reached by promotion and may leave it out.",
+    )
+    url: str | None = Field(
+        default=None,
+        description="Public https URL of the app (used by smoke checks and the config audit). "
+        "Default: the app's `web_url` from the API.",
+    )
+    stage: Stage = Field(
+        default="staging",
+        description="Pipeline stage the app must be coupled at: "
+        "review, development, staging or production.",
+    )
+    checklist: str | None = Field(
+        default=None,
+        description="Name of the checklist walked after a deploy/promotion to this environment "
+        "(a file `<name>.yaml` in `paths.checklists`). Default: the environment's name when "
+        "such a checklist exists.",
+    )
+    dataclips: list[str] | None = Field(
+        default=None,
+        description="Dataclip ids run as the gate after code reaches this environment. "
+        "Default: `[E1, E2, E3, F, G]` for staging, `[A, C]` for production.",
+    )
+    required_config: list[str] | None = Field(
+        default=None,
+        description="Config vars that must be set on the app. Default: the KeyCliq table "
+        "(production adds `MAIL_FROM_NAME`, `MAIL_FROM_ADDRESS`).",
+    )
+    mail_required: bool | None = Field(
+        default=None,
+        description="Whether `RESEND_API_KEY` or `SENDGRID_API_KEY` must be set. "
+        "Default: true in production.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("https://", "http://")):
+            raise ValueError("must be a URL starting with https://")
+        return v.rstrip("/") if v else v
+
+    def effective_dataclips(self) -> list[str]:
+        if self.dataclips is not None:
+            return list(self.dataclips)
+        return ["A", "C"] if self.stage == "production" else ["E1", "E2", "E3", "F", "G"]
+
+    def effective_required_config(self) -> list[str]:
+        if self.required_config is not None:
+            return list(self.required_config)
+        extra = REQUIRED_CONFIG_PRODUCTION if self.stage == "production" else ()
+        return [*REQUIRED_CONFIG_ALL, *extra]
+
+    def effective_mail_required(self) -> bool:
+        return (
+            self.mail_required if self.mail_required is not None else (self.stage == "production")
+        )
+
+
+class Tests(_Strict):
+    """The local test command run before a push."""
+
+    command: str | None = Field(
+        default="npm test",
+        description="Shell command run in the repository before pushing; exit 0 passes. "
+        "`null` skips the step.",
+    )
+    timeout: float = Field(default=1800, gt=0, description="Seconds before the tests are stopped.")
+
+
+class Migrations(_Strict):
+    """How schema changes reach the database."""
+
+    strategy: Literal["release-phase", "one-off", "none"] = Field(
+        default="release-phase",
+        description="`release-phase`: the Procfile's `release:` runs them (watched and gated); "
+        "`one-off`: keycliq runs `command` in an attached one-off dyno; `none`.",
+    )
+    command: str = Field(
+        default="npx prisma migrate deploy",
+        description="The one-off command (`npm run db:push` for an app without migration history).",
+    )
+    timeout: float = Field(default=900, gt=0, description="Seconds to wait for the migrations.")
+
+
+class Paths(_Strict):
+    """Where keycliq reads its catalogues and writes its records (relative to this file)."""
+
+    checklists: Path | None = Field(
+        default=None, description="Folder of checklist YAML files. Default: the shipped ones."
+    )
+    dataclips: Path | None = Field(
+        default=None, description="Folder of Dataclip `.sql` files. Default: the shipped ones."
+    )
+    ledger: Path = Field(
+        default=Path(".keycliq/ledger.jsonl"),
+        description="The deploy ledger (JSON Lines). `KEYCLIQ_LEDGER` overrides it.",
+    )
+    reports: Path = Field(
+        default=Path(".keycliq/reports"), description="Folder for deploy reports (Markdown)."
+    )
+    history: Path = Field(
+        default=Path(".keycliq/dataclips-history.jsonl"),
+        description="Dataclip numbers of past runs, for `dataclips trend`.",
+    )
+
+
+class DataclipSettings(_Strict):
+    """How Dataclips run."""
+
+    statement_timeout_ms: int = Field(
+        default=30_000, gt=0, description="Per-check `statement_timeout`."
+    )
+    lock_timeout_ms: int = Field(default=5_000, gt=0, description="Per-check `lock_timeout`.")
+    concurrency: int = Field(
+        default=4, ge=1, le=32, description="Checks run at once, each on its own connection."
+    )
+    trend_jump_ratio: float = Field(
+        default=0.5,
+        gt=0,
+        description="`dataclips trend` flags a value that moved by more than this ratio.",
+    )
+
+
+class Timeouts(_Strict):
+    """How long to wait on Heroku (seconds)."""
+
+    build: float = Field(default=1800, gt=0, description="Build to reach a final status.")
+    release: float = Field(default=1800, gt=0, description="Release (and its release phase).")
+    promotion: float = Field(default=1800, gt=0, description="Promotion targets to finish.")
+
+
+class Config(_Strict):
+    """The whole ``keycliq.yaml``."""
+
+    version: Literal[1] = Field(default=1, description="Format version of this file.")
+    pipeline: str = Field(default="keycliq", description="Heroku pipeline name.")
+    environments: dict[str, Environment] = Field(
+        description="Environments by name (e.g. `staging`, `production`)."
+    )
+    branches: list[str] = Field(
+        default_factory=lambda: ["main", "release/*"],
+        description="Branches allowed to deploy (glob patterns).",
+        min_length=1,
+    )
+    shared_remote: str = Field(
+        default="origin",
+        description="The git remote the team shares; preflight checks the commit is on it.",
+    )
+    tests: Tests = Field(default_factory=Tests, description="Local test command.")
+    migrations: Migrations = Field(default_factory=Migrations, description="Migrations.")
+    paths: Paths = Field(default_factory=Paths, description="Files and folders.")
+    dataclips: DataclipSettings = Field(
+        default_factory=DataclipSettings, description="Dataclip engine settings."
+    )
+    timeouts: Timeouts = Field(default_factory=Timeouts, description="Waiting on Heroku.")
+
+    @field_validator("environments")
+    @classmethod
+    def _non_empty(cls, v: dict[str, Environment]) -> dict[str, Environment]:
+        if not v:
+            raise ValueError("at least one environment is required")
+        return v
+
+    @model_validator(mode="after")
+    def _one_app_per_env(self) -> Config:
+        seen: dict[str, str] = {}
+        for name, env in self.environments.items():
+            if env.app in seen:
+                raise ValueError(
+                    f"environments {seen[env.app]!r} and {name!r} name the same app {env.app!r}"
+                )
+            seen[env.app] = name
+        return self
+
+    def branch_allowed(self, branch: str) -> bool:
+        return any(fnmatch.fnmatchcase(branch, pattern) for pattern in self.branches)
+
+    def env_by_stage(self, stage: str) -> list[tuple[str, Environment]]:
+        return [(n, e) for n, e in self.environments.items() if e.stage == stage]
