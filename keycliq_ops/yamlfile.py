@@ -19,6 +19,7 @@ from keycliq_ops.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 
 @dataclass
@@ -47,6 +48,11 @@ def _walk(
     loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, int], where: str
 ) -> Any:
     lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
+        raise ConfigError(
+            f"invalid YAML: unsupported tag {node.tag}",
+            location=f"{where}:{node.start_mark.line + 1}",
+        )
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -67,7 +73,13 @@ def _walk(
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_walk(loader, item, (*loc, i), lines, where) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"invalid YAML: {problem}", location=f"{where}:{node.start_mark.line + 1}"
+        ) from None
 
 
 def parse_yaml(text: str, path: Path) -> YamlDoc:
