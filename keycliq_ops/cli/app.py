@@ -23,9 +23,21 @@ app = typer.Typer(
         "Exit codes: 0 ok, 1 a gate failed, 2 usage or config error, "
         "3 an outside system failed (API, git, database), 130 interrupted."
     ),
-    epilog="Examples:  keycliq status  ·  keycliq deploy staging  ·  keycliq dataclips run A C",
+    epilog=(
+        "
+Examples:
+"
+        "  keycliq status                    where each environment stands
+"
+        "  keycliq deploy staging            the whole staging runbook
+"
+        "  keycliq dataclips run A C --app staging
+"
+        "  keycliq promote                   staging's release to production"
+    ),
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
