@@ -24,15 +24,10 @@ app = typer.Typer(
         "3 an outside system failed (API, git, database), 130 interrupted."
     ),
     epilog=(
-        "
-Examples:
-"
-        "  keycliq status                    where each environment stands
-"
-        "  keycliq deploy staging            the whole staging runbook
-"
-        "  keycliq dataclips run A C --app staging
-"
+        "\b\nExamples:\n"
+        "  keycliq status                    where each environment stands\n"
+        "  keycliq deploy staging            the whole staging runbook\n"
+        "  keycliq dataclips run A C --app staging\n"
         "  keycliq promote                   staging's release to production"
     ),
     no_args_is_help=True,
