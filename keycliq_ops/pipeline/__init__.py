@@ -1,0 +1,1 @@
+"""Release pipelines (deploy, promote, rollback) built on a small step engine."""
