@@ -1,0 +1,156 @@
+"""What keycliq reads from the Platform API, as pydantic models.
+
+Only the fields keycliq uses are declared; anything else Heroku sends is ignored
+(``extra="ignore"``), so new API fields never break parsing. Statuses are plain strings
+(Heroku adds values over time); the known ones are listed on each field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Ref(_Model):
+    """A reference to another resource: ``{"id": ...}`` (sometimes with a name)."""
+
+    id: str
+    name: str | None = None
+
+
+class UserRef(_Model):
+    id: str
+    email: str | None = None
+
+
+class ReleaseRef(_Model):
+    id: str
+    version: int | None = None
+
+
+class Account(_Model):
+    id: str
+    email: str
+    name: str | None = None
+
+
+class RateLimits(_Model):
+    remaining: int
+
+
+class App(_Model):
+    id: str
+    name: str
+    web_url: str | None = None
+    git_url: str | None = None
+    region: Ref | None = None
+    stack: Ref | None = None
+    released_at: datetime | None = None
+    maintenance: bool = False
+
+
+class SourceBlob(_Model):
+    url: str | None = None
+    version: str | None = Field(default=None, description="The git commit of a git push.")
+    version_description: str | None = None
+    checksum: str | None = None
+
+
+class Build(_Model):
+    id: str
+    status: str = Field(description="pending | succeeded | failed")
+    source_blob: SourceBlob = Field(default_factory=SourceBlob)
+    release: Ref | None = None
+    slug: Ref | None = None
+    output_stream_url: str | None = None
+    created_at: datetime
+    updated_at: datetime | None = None
+    user: UserRef | None = None
+    app: Ref | None = None
+
+    @property
+    def commit(self) -> str | None:
+        return self.source_blob.version
+
+
+class Release(_Model):
+    id: str
+    version: int
+    status: str = Field(description="pending | succeeded | failed | expired")
+    current: bool = False
+    description: str = ""
+    slug: Ref | None = None
+    output_stream_url: str | None = None
+    created_at: datetime
+    updated_at: datetime | None = None
+    user: UserRef | None = None
+    app: Ref | None = None
+    eligible_for_rollback: bool | None = None
+
+
+class Pipeline(_Model):
+    id: str
+    name: str
+
+
+class PipelineCoupling(_Model):
+    id: str
+    app: Ref
+    pipeline: Ref
+    stage: str = Field(description="review | development | staging | production | test")
+
+
+class PromotionSource(_Model):
+    app: Ref
+    release: Ref | None = None
+
+
+class PipelinePromotion(_Model):
+    id: str
+    status: str = Field(description="pending | completed")
+    pipeline: Ref
+    source: PromotionSource
+    created_at: datetime
+    updated_at: datetime | None = None
+
+
+class PromotionTarget(_Model):
+    id: str
+    status: str = Field(description="pending | succeeded | failed")
+    app: Ref
+    release: Ref | None = None
+    error_message: str | None = None
+    pipeline_promotion: Ref | None = None
+
+
+class Dyno(_Model):
+    id: str
+    name: str
+    state: str = Field(description="starting | up | complete | crashed | down | idle")
+    command: str
+    type: str
+    size: str | None = None
+    attach_url: str | None = None
+    release: ReleaseRef | None = None
+    app: Ref | None = None
+    created_at: datetime | None = None
+
+
+class LogSession(_Model):
+    id: str
+    logplex_url: str
+    created_at: datetime | None = None
+
+
+class Formation(_Model):
+    id: str
+    type: str
+    quantity: int
+    size: str
+    command: str | None = None
+    app: Ref | None = None
