@@ -1,0 +1,68 @@
+"""Checklists: the staging and production runbooks as YAML, walked item by item.
+
+Public API (the deploy and promote pipelines call it)::
+
+    from keycliq_ops.checklists import (
+        ChecklistContext, load_checklist, find_checklist, run_checklist, plan_checklist,
+        AnswersPrompter, ScriptedPrompter, Answer, StateStore, state_path,
+    )
+    checklist = load_checklist(find_checklist(loaded.checklists_dir, "staging"))
+    ctx = ChecklistContext(env="staging", app="keycliq-staging", app_url=url, commit=sha,
+                           prompter=AnswersPrompter(path), dataclip_runner=EngineRunner(...),
+                           database_url=lambda: url)
+    result = run_checklist(checklist, ctx)        # ChecklistResult; never raises on a gate
+    ledger_record["checklist"] = result.model_dump(mode="json")
+    result.raise_for_verdict()                    # GateFailed (1) / Interrupted (130)
+"""
+
+from keycliq_ops.checklists.answers import AnswersFile, AnswersPrompter
+from keycliq_ops.checklists.checks import DataclipOutcome, DataclipRunner
+from keycliq_ops.checklists.dataclip_runner import EngineRunner
+from keycliq_ops.checklists.engine import ChecklistContext, Event, plan_checklist, run_checklist
+from keycliq_ops.checklists.loader import (
+    ChecklistInfo,
+    find_checklist,
+    list_checklists,
+    load_checklist,
+    parse_checklist,
+)
+from keycliq_ops.checklists.models import Checklist, is_manual
+from keycliq_ops.checklists.prompting import Answer, Prompter, Question, ScriptedPrompter
+from keycliq_ops.checklists.results import (
+    ChecklistPlan,
+    ChecklistResult,
+    CheckSummary,
+    ItemResult,
+    PlannedItem,
+)
+from keycliq_ops.checklists.state import StateStore, state_path
+
+__all__ = [
+    "Answer",
+    "AnswersFile",
+    "AnswersPrompter",
+    "CheckSummary",
+    "Checklist",
+    "ChecklistContext",
+    "ChecklistInfo",
+    "ChecklistPlan",
+    "ChecklistResult",
+    "DataclipOutcome",
+    "DataclipRunner",
+    "EngineRunner",
+    "Event",
+    "ItemResult",
+    "PlannedItem",
+    "Prompter",
+    "Question",
+    "ScriptedPrompter",
+    "StateStore",
+    "find_checklist",
+    "is_manual",
+    "list_checklists",
+    "load_checklist",
+    "parse_checklist",
+    "plan_checklist",
+    "run_checklist",
+    "state_path",
+]

@@ -1,0 +1,184 @@
+"""The answers file: how CI answers the manual items of a checklist.
+
+Every answer says who gave it (``by``) and why (``reason``); see docs/checklists.md::
+
+    version: 1
+    checklist: staging          # optional: refuse to answer another checklist
+    commit: 3f2c1a9             # optional: only for this commit (a prefix is enough)
+    answers:
+      migrations-applied:
+        answer: yes             # confirm: yes | no | skip
+        by: Ana Lopez <ana@keycliq.example>
+        reason: prisma migrate status was clean in release v87's output
+      test-user:
+        value: "ckz1q2w3e4r5t6y7u8i9o0p1"   # input: the value (quote it)
+        by: Ana Lopez <ana@keycliq.example>
+        reason: account created on staging for this release
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from keycliq_ops.checklists.models import Checklist, InputItem, Item, is_manual
+from keycliq_ops.checklists.prompting import Answer, Question
+from keycliq_ops.errors import ConfigError, UsageError
+from keycliq_ops.yamlfile import YamlDoc, describe_error, format_loc, load_yaml
+
+
+class AnswerEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer: Literal["yes", "no", "skip"] | None = Field(
+        default=None, description="For confirm items (and `skip` for optional input items)."
+    )
+    value: str | None = Field(default=None, description="For input items; quote it.")
+    by: str = Field(min_length=1, description="Who answers: a name and/or e-mail.")
+    reason: str = Field(min_length=1, description="Why: what was seen, where, when.")
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, v: Any) -> Any:
+        # YAML 1.1 reads an unquoted yes/no as a boolean.
+        if v is True:
+            return "yes"
+        if v is False:
+            return "no"
+        return v
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _string_only(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f'must be a quoted string (YAML read {v!r}); write value: "..."')
+        return v
+
+    @field_validator("by", "reason")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AnswerEntry:
+        if (self.answer is None) == (self.value is None):
+            raise ValueError("give exactly one of `answer` (yes/no/skip) or `value`")
+        return self
+
+    def to_answer(self) -> Answer:
+        if self.value is not None:
+            return Answer("value", value=self.value, reason=self.reason, who=self.by)
+        assert self.answer is not None
+        return Answer(self.answer, reason=self.reason, who=self.by)
+
+
+class AnswersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    checklist: str | None = Field(default=None, description="Checklist these answers are for.")
+    commit: str | None = Field(default=None, min_length=4, description="Commit (or prefix).")
+    answers: dict[str, AnswerEntry] = Field(description="Answers by item id.")
+
+
+def _parse(doc: YamlDoc) -> AnswersFile:
+    if not isinstance(doc.data, dict):
+        raise ConfigError("an answers file must be a mapping with `answers:`", location=doc.where())
+    try:
+        return AnswersFile.model_validate(doc.data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        loc = tuple(p for p in first["loc"] if isinstance(p, str | int))
+        msg = describe_error(first)
+        if first.get("type") == "value_error":
+            msg = str(first.get("msg", "")).removeprefix("Value error, ")
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(msg + more, location=doc.where(loc), field=format_loc(loc)) from None
+
+
+class AnswersPrompter:
+    """Answers manual items from an answers file; checks them all before the run starts."""
+
+    interactive = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._doc = load_yaml(path)
+        self.file = _parse(self._doc)
+
+    @property
+    def description(self) -> str:
+        return f"answers file {self.path}"
+
+    def _where(self, item_id: str, key: str | None = None) -> str:
+        return self._doc.where(("answers", item_id, *([key] if key else [])))
+
+    def preflight(self, checklist: Checklist, items: Sequence[Item], commit: str | None) -> None:
+        f = self.file
+        if f.checklist is not None and f.checklist != checklist.name:
+            raise UsageError(
+                f"{self.path} answers checklist {f.checklist!r}, not {checklist.name!r}"
+            )
+        if f.commit is not None and not (commit and commit.startswith(f.commit)):
+            raise UsageError(
+                f"{self.path} is for commit {f.commit}, "
+                f"this run is for {commit or 'an unknown commit'}",
+                hint="answers say what a person saw for one commit; write them for this one",
+            )
+        by_id = {item.id: item for _, item in checklist.items()}
+        for item_id, entry in f.answers.items():
+            item = by_id.get(item_id)
+            if item is None:
+                raise ConfigError(
+                    f"no item {item_id!r} in checklist {checklist.name}",
+                    location=self._where(item_id),
+                    hint="`keycliq checklist show " + checklist.name + "` lists the item ids",
+                )
+            if not is_manual(item):
+                raise ConfigError(
+                    f"item {item_id!r} is a {item.kind} item verified by keycliq; "
+                    "it takes no answer",
+                    location=self._where(item_id),
+                )
+            self._check_entry(item, entry)
+        missing = [i for i in items if is_manual(i) and i.required and i.id not in f.answers]
+        if missing:
+            names = ", ".join(f"{i.id} ({i.kind})" for i in missing)
+            raise UsageError(
+                f"{self.path} has no answer for required item(s): {names}",
+                hint="add them under `answers:` with answer/value, by and reason "
+                "(see docs/checklists.md)",
+            )
+
+    def _check_entry(self, item: Item, entry: AnswerEntry) -> None:
+        where = self._where(item.id)
+        if entry.answer == "skip":
+            if item.required:
+                raise ConfigError(f"required item {item.id!r} cannot be skipped", location=where)
+            return
+        if isinstance(item, InputItem):
+            if entry.value is None:
+                raise ConfigError(
+                    f"item {item.id!r} is an input item: give `value:`", location=where
+                )
+            if not item.matches(entry.value):
+                raise ConfigError(
+                    f"value {entry.value!r} does not match {item.pattern}",
+                    location=self._where(item.id, "value"),
+                )
+        elif entry.value is not None:
+            raise ConfigError(
+                f"item {item.id!r} is a confirm item: give `answer: yes|no|skip`", location=where
+            )
+
+    def ask(self, question: Question) -> Answer:
+        entry = self.file.answers.get(question.item_id)
+        if entry is None:
+            return Answer("skip", reason=f"not answered in {self.path}", who="answers file")
+        return entry.to_answer()

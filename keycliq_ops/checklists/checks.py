@@ -1,0 +1,168 @@
+"""Verifying the automated items: ``command``, ``http`` and ``dataclip``.
+
+Each returns a :class:`CheckOutcome`; a failure of the thing checked is a failed outcome
+(with the reason), never an exception, so that the run records it and goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from keycliq_ops.checklists.results import CheckSummary
+from keycliq_ops.errors import KeycliqError
+from keycliq_ops.redact import Redactor, redact_url
+
+if TYPE_CHECKING:
+    import httpx
+
+OUTPUT_TAIL_LINES = 40
+OUTPUT_TAIL_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    summary: str
+    reason: str | None = None
+    output: str | None = None
+    checks: list[CheckSummary] | None = None
+
+
+@dataclass(frozen=True)
+class DataclipOutcome:
+    """What a :class:`DataclipRunner` returns (the shape of the Dataclips engine's run)."""
+
+    verdict: str  # pass | warn | fail | error
+    ok: bool
+    checks: list[CheckSummary] = field(default_factory=list)
+
+
+class DataclipRunner(Protocol):
+    """Runs Dataclips ``ids`` on ``database_url`` with ``params``."""
+
+    def __call__(
+        self, ids: Sequence[str], database_url: str, params: Mapping[str, str]
+    ) -> DataclipOutcome: ...
+
+
+def tail(text: str) -> str:
+    lines = text.rstrip("\n").splitlines()[-OUTPUT_TAIL_LINES:]
+    out = "\n".join(lines)
+    return out[-OUTPUT_TAIL_CHARS:]
+
+
+def run_command(argv: list[str], cwd: Path, timeout: float, redactor: Redactor) -> CheckOutcome:
+    """Run ``argv`` (no shell) in ``cwd``; passes on exit 0; output tail kept, redacted."""
+    shown = redactor(" ".join(argv))
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            env=os.environ.copy(),
+            check=False,
+        )
+    except FileNotFoundError:
+        return CheckOutcome(False, f"{shown}: not found", reason=f"command not found: {argv[0]}")
+    except PermissionError:
+        return CheckOutcome(False, f"{shown}: not executable", reason=f"cannot run {argv[0]}")
+    except subprocess.TimeoutExpired as exc:
+        raw = exc.output or b""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return CheckOutcome(
+            False,
+            f"{shown}: stopped after {timeout:g}s",
+            reason=f"timed out after {timeout:g}s",
+            output=redactor(tail(text)) or None,
+        )
+    output = redactor(tail(proc.stdout.decode("utf-8", "replace"))) or None
+    if proc.returncode == 0:
+        return CheckOutcome(True, f"{shown}: exit 0", output=output)
+    return CheckOutcome(
+        False,
+        f"{shown}: exit {proc.returncode}",
+        reason=f"exited with status {proc.returncode}",
+        output=output,
+    )
+
+
+def run_http(
+    url: str,
+    *,
+    expect_status: int,
+    expect_text: str | None,
+    timeout: float,
+    follow_redirects: bool,
+    transport: httpx.BaseTransport | None = None,
+) -> CheckOutcome:
+    """GET ``url`` once; passes when the status (and text, when given) are as expected."""
+    import httpx
+
+    shown = redact_url(url)
+    try:
+        with httpx.Client(
+            timeout=timeout, follow_redirects=follow_redirects, transport=transport
+        ) as client:
+            response = client.get(url, headers={"User-Agent": "keycliq-checklist"})
+    except httpx.HTTPError as exc:
+        what = type(exc).__name__
+        detail = redact_url(str(exc))[:200]
+        return CheckOutcome(False, f"GET {shown}: {what}", reason=f"{what}: {detail}")
+    got = response.status_code
+    summary = f"GET {shown} → {got} (expected {expect_status})"
+    if got != expect_status:
+        return CheckOutcome(False, summary, reason=f"status {got}, expected {expect_status}")
+    if expect_text is not None:
+        if expect_text not in response.text:
+            return CheckOutcome(
+                False,
+                f"{summary}; text {expect_text!r} missing",
+                reason=f"the page does not contain {expect_text!r}",
+            )
+        summary += f"; text {expect_text!r} found"
+    return CheckOutcome(True, summary)
+
+
+def run_dataclip_item(
+    ids: Sequence[str],
+    params: Mapping[str, str],
+    runner: DataclipRunner,
+    database_url: Callable[[], str],
+    *,
+    fail_on_warn: bool,
+    redactor: Redactor,
+) -> CheckOutcome:
+    """Run the Dataclips; the item passes on the engine's ``ok`` (and no warn if asked)."""
+    names = ", ".join(ids)
+    try:
+        url = database_url()
+    except KeycliqError as exc:
+        return CheckOutcome(
+            False, f"Dataclips {names}: not run", reason=f"no database URL: {redactor(exc.message)}"
+        )
+    redactor.add(url)
+    try:
+        outcome = runner(ids, url, params)
+    except KeycliqError as exc:
+        return CheckOutcome(False, f"Dataclips {names}: not run", reason=redactor(exc.message))
+    checks = [
+        c.model_copy(update={"error": redactor(c.error) if c.error else None})
+        for c in outcome.checks
+    ]
+    summary = " · ".join(f"{c.id} {c.verdict}" for c in checks) or f"Dataclips {names}"
+    passed = outcome.ok and not (fail_on_warn and outcome.verdict == "warn")
+    reason = None
+    if not passed:
+        bad = [c.id for c in checks if c.verdict in ("fail", "error")]
+        if not bad and fail_on_warn:
+            bad = [c.id for c in checks if c.verdict == "warn"]
+        reason = f"verdict {outcome.verdict}" + (f" ({', '.join(bad)})" if bad else "")
+    return CheckOutcome(passed, summary, reason=reason, checks=checks)
