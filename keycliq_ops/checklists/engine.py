@@ -159,6 +159,16 @@ class _Run:
         has_dataclips = any(isinstance(i, DataclipItem) for i in automated)
         if has_dataclips and (ctx.dataclip_runner is None or ctx.database_url is None):
             raise UsageError(f"checklist {self.cl.name} has dataclip items but no database")
+        known_ids = getattr(ctx.dataclip_runner, "known_ids", None)
+        if has_dataclips and callable(known_ids):
+            known: set[str] = set(known_ids())
+            for item in automated:
+                unknown = [d for d in getattr(item, "dataclips", []) if d not in known]
+                if unknown:
+                    raise UsageError(
+                        f"item {item.id} names unknown Dataclip(s) {', '.join(unknown)} "
+                        f"(known: {', '.join(sorted(known)) or 'none'})"
+                    )
         for item in automated:
             for text in item.templates():
                 for name in placeholders(text):

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from keycliq_ops import __version__
-from keycliq_ops.cli import config_cmd, init_cmd
+from keycliq_ops.cli import checklist_cmd, config_cmd, init_cmd
 from keycliq_ops.cli.common import state
 
 app = typer.Typer(
@@ -71,3 +71,4 @@ def _root(
 
 init_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(checklist_cmd.app, name="checklist")

@@ -1,0 +1,135 @@
+"""Putting a run together from keycliq.yaml and the command line: the environment, its
+URL, the DATABASE_URL (fetched only when a dataclip item needs it), the commit, the actor.
+
+Used by ``keycliq checklist run`` and by the deploy/promote pipelines.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from keycliq_ops.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from keycliq_ops.config import Environment, LoadedConfig
+    from keycliq_ops.heroku.client import HerokuClient
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    """``["userId=ck1", …]`` → ``{"userId": "ck1"}``; a pair without ``=`` is a UsageError."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param {pair!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """The environment a checklist is walked for (all None without keycliq.yaml)."""
+
+    env: str | None
+    app: str | None
+    url: str | None
+
+
+def resolve_target(loaded: LoadedConfig | None, checklist: str, env: str | None) -> Target:
+    """``env`` if given; else the environment whose checklist is ``checklist``; else the
+    environment named like the checklist; else none (an error only if ``env`` was given)."""
+    if loaded is None:
+        if env is not None:
+            raise UsageError(f"--env {env}: no keycliq.yaml to find environments in")
+        return Target(None, None, None)
+    chosen: tuple[str, Environment] | None = None
+    if env is not None:
+        chosen = (env, loaded.env(env))
+    else:
+        envs = loaded.config.environments
+        named = [(n, e) for n, e in envs.items() if e.checklist == checklist]
+        if len(named) == 1:
+            chosen = named[0]
+        elif checklist in envs:
+            chosen = (checklist, envs[checklist])
+    if chosen is None:
+        return Target(None, None, None)
+    return Target(chosen[0], chosen[1].app, chosen[1].url)
+
+
+def database_url_provider(
+    explicit: str | None,
+    app: str | None,
+    client: Callable[[], HerokuClient],
+) -> Callable[[], str]:
+    """A provider returning ``explicit``, else the app's DATABASE_URL config var.
+
+    Called only when a dataclip item runs, so a checklist without one never asks Heroku.
+    """
+
+    def provide() -> str:
+        if explicit:
+            return explicit
+        if app is None:
+            raise UsageError(
+                "no database for the dataclip items",
+                hint="pass --database-url (or set KEYCLIQ_DATABASE_URL), or --env ENV",
+            )
+        with client() as heroku:
+            url = heroku.config_vars(app).get("DATABASE_URL")
+        if not url:
+            raise ConfigError(f"app {app} has no DATABASE_URL config var")
+        return url
+
+    return provide
+
+
+def head_commit(folder: Path) -> str | None:
+    """The commit checked out in ``folder`` (None outside a git repository)."""
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    sha = proc.stdout.strip()
+    return sha if proc.returncode == 0 and sha else None
+
+
+def actor(folder: Path) -> str:
+    """Who runs this: git's user.name <user.email> in ``folder``, else the OS user."""
+
+    def git_config(key: str) -> str:
+        try:
+            proc = subprocess.run(
+                ["git", "config", "--get", key],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=30,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+
+    name, email = git_config("user.name"), git_config("user.email")
+    if name and email:
+        return f"{name} <{email}>"
+    if name or email:
+        return name or email
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return os.environ.get("USER", "unknown")

@@ -1,0 +1,309 @@
+"""``keycliq checklist``: list, show and walk the release checklists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, out, state
+
+if TYPE_CHECKING:
+    from keycliq_ops.checklists import ChecklistPlan, ChecklistResult
+    from keycliq_ops.config import LoadedConfig
+
+app = typer.Typer(
+    help="The release checklists (staging, production): list, show and walk them.\n\n"
+    "Example: keycliq checklist run staging --answers answers.yaml",
+    no_args_is_help=True,
+)
+
+
+def _maybe_load(ctx: typer.Context) -> LoadedConfig | None:
+    """The config when there is one (list/show/run also work with the shipped catalogue)."""
+    import os
+
+    from keycliq_ops.config import find_config, load_config
+
+    explicit = state(ctx).config_path
+    if explicit is None and not os.environ.get("KEYCLIQ_CONFIG") and find_config() is None:
+        return None
+    return load_config(explicit)
+
+
+def _folder(loaded: LoadedConfig | None) -> Path:
+    from keycliq_ops.config.loader import SHIPPED_CHECKLISTS
+
+    return loaded.checklists_dir if loaded is not None else SHIPPED_CHECKLISTS
+
+
+@app.command(
+    "list",
+    help="List the checklists (from paths.checklists, else the shipped ones).\n\n"
+    "Example: keycliq checklist list --json",
+)
+def list_(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    from rich.table import Table
+
+    from keycliq_ops.checklists import list_checklists
+
+    folder = _folder(_maybe_load(ctx))
+    infos = list_checklists(folder)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "name": i.name,
+                    "title": i.title,
+                    "path": str(i.path),
+                    "items": i.items,
+                    "manual": i.manual,
+                    "automated": i.automated,
+                    "error": i.error,
+                }
+                for i in infos
+            ]
+        )
+        return
+    table = Table(title=f"checklists in {folder}", title_justify="left")
+    for col in ("name", "title", "items", "asked", "verified"):
+        table.add_column(col, justify="right" if col in ("items", "asked", "verified") else "left")
+    for i in infos:
+        if i.error:
+            table.add_row(i.name, f"[red]invalid: {i.error}[/]", "", "", "")
+        else:
+            table.add_row(i.name, i.title or "", str(i.items), str(i.manual), str(i.automated))
+    out().print(table)
+
+
+@app.command(
+    "show",
+    help="Print a checklist: its sections and items, with what is asked and what is "
+    "verified.\n\nExample: keycliq checklist show staging",
+)
+def show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Checklist name (e.g. staging) or a .yaml path."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    from rich.markup import escape
+
+    from keycliq_ops.checklists import find_checklist, is_manual, load_checklist
+
+    cl = load_checklist(find_checklist(_folder(_maybe_load(ctx)), name))
+    if as_json:
+        emit_json({"name": cl.name, "source": cl.source, **cl.model_dump(mode="json")})
+        return
+    o = out()
+    o.print(f"[bold]{escape(cl.title)}[/] [dim]({cl.name}: {escape(cl.source)})[/]")
+    if cl.description:
+        o.print(escape(cl.description))
+    for section in cl.sections:
+        o.print(f"\n[bold]{escape(section.title)}[/]")
+        for item in section.items:
+            how = "asked" if is_manual(item) else "verified"
+            need = "" if item.required else ", optional"
+            o.print(f"  [cyan]{item.id}[/] [dim]({item.kind}, {how}{need})[/]")
+            o.print(f"    {escape(item.text)}")
+            detail = _detail(item)
+            if detail:
+                o.print(f"    [dim]{escape(detail)}[/]")
+            if item.help:
+                for line in item.help.rstrip().splitlines():
+                    o.print(f"    [dim]│ {escape(line)}[/]")
+
+
+def _detail(item: Any) -> str:
+    kind = item.kind
+    if kind == "input":
+        return f"captures {{{item.name}}} matching {item.pattern}"
+    if kind == "dataclip":
+        params = ", ".join(f"{k}={v}" for k, v in item.params.items())
+        return f"Dataclips {', '.join(item.dataclips)}" + (f" with {params}" if params else "")
+    if kind == "command":
+        return f"runs: {item.command}"
+    if kind == "http":
+        text = f" containing {item.expect_text!r}" if item.expect_text else ""
+        return f"GET {item.url} → {item.expect_status}{text}"
+    return ""
+
+
+@app.command(
+    "run",
+    help="Walk a checklist: ask the manual items (terminal, or --answers in CI), verify "
+    "the others, print the summary; exit 0 passed, 1 failed, 2 cannot run, 130 "
+    "interrupted.\n\n"
+    "Example: keycliq checklist run staging --answers ci/answers.yaml --json",
+)
+def run(  # noqa: PLR0917 - typer maps each option to a parameter
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Checklist name (e.g. staging) or a .yaml path."),
+    env: str | None = typer.Option(
+        None,
+        "--env",
+        help="Environment (keycliq.yaml) it is walked for. Default: the one whose "
+        "`checklist` is NAME, else the one named NAME. Example: --env staging",
+    ),
+    answers: Path | None = typer.Option(
+        None,
+        "--answers",
+        help="Answers file for the manual items (CI); each answer says who and why. "
+        "Example: --answers ci/staging-answers.yaml",
+    ),
+    commit: str | None = typer.Option(
+        None,
+        "--commit",
+        help="Commit the run is for (default: HEAD of the checkout). Example: --commit 3f2c1a9",
+    ),
+    database_url: str | None = typer.Option(
+        None,
+        "--database-url",
+        envvar="KEYCLIQ_DATABASE_URL",
+        show_default=False,
+        help="Database for the dataclip items (default: the app's DATABASE_URL config var; "
+        "or $KEYCLIQ_DATABASE_URL). Never shown. Example: --database-url postgres://…",
+    ),
+    param: list[str] = typer.Option(
+        [],
+        "--param",
+        help="NAME=VALUE: answers the input item capturing NAME and is passed to every "
+        "Dataclip. Repeatable. Example: --param userId=ckz1q2w3e4r5t6y7u8i9o0p1a",
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Start at the first item not passed in the last run of this checklist for "
+        "this commit (state in .keycliq/checklist-state.json). Example: --resume",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print what would be asked and checked; do nothing."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    import sys
+
+    from keycliq_ops.checklists import (
+        AnswersPrompter,
+        ChecklistContext,
+        EngineRunner,
+        StateStore,
+        find_checklist,
+        load_checklist,
+        plan_checklist,
+        run_checklist,
+        state_path,
+    )
+    from keycliq_ops.checklists.terminal import TerminalPrompter, render_event
+    from keycliq_ops.checklists.wiring import (
+        actor,
+        database_url_provider,
+        head_commit,
+        parse_params,
+        resolve_target,
+    )
+    from keycliq_ops.cli.common import heroku_client
+    from keycliq_ops.config.loader import SHIPPED_DATACLIPS
+    from keycliq_ops.errors import UsageError
+
+    loaded = _maybe_load(ctx)
+    cl = load_checklist(find_checklist(_folder(loaded), name))
+    params = parse_params(param)
+    target = resolve_target(loaded, cl.name, env)
+    root = loaded.root if loaded is not None else Path.cwd()
+    sha = commit or head_commit(root)
+    who = actor(root)
+    app_url = target.url
+    if app_url is None and target.app and not dry_run and "app_url" in cl.variables_used():
+        with heroku_client() as heroku:
+            app_url = heroku.app(target.app).web_url
+    store = StateStore(state_path(loaded.root)) if loaded is not None else None
+    earlier = None
+    if resume:
+        if store is None or sha is None:
+            raise UsageError(
+                "--resume needs a keycliq.yaml (the state lives beside it) and a commit",
+                hint="run inside the checkout, or pass --config and --commit",
+            )
+        earlier = store.last(cl.name, sha)
+        if earlier is None:
+            err().print(f"no earlier run of {cl.name} for {sha[:12]}; starting from the top")
+    prompter: Any = None
+    if answers is not None:
+        prompter = AnswersPrompter(answers)
+    elif sys.stdin.isatty() and not dry_run:
+        prompter = TerminalPrompter(err(), who)
+    context = ChecklistContext(
+        env=target.env,
+        app=target.app,
+        app_url=app_url,
+        commit=sha,
+        prompter=prompter,
+        dataclip_runner=EngineRunner(
+            loaded.dataclips_dir if loaded else SHIPPED_DATACLIPS,
+            loaded.config.dataclips if loaded else None,
+        ),
+        database_url=database_url_provider(database_url, target.app, heroku_client),
+        params=params,
+        actor=who,
+        cwd=root,
+        on_event=lambda event: render_event(err(), event),
+        record=store.save if store is not None else None,
+        secrets=[database_url] if database_url else [],
+    )
+    if dry_run:
+        plan = plan_checklist(cl, context, resume=earlier)
+        if as_json:
+            emit_json(plan)
+        else:
+            _print_plan(plan)
+        return
+    result = run_checklist(cl, context, resume=earlier)
+    if as_json:
+        emit_json(result)
+    else:
+        _print_result(result)
+    result.raise_for_verdict()
+
+
+def _print_plan(plan: ChecklistPlan) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    where = f" for {plan.env} ({plan.app})" if plan.env else ""
+    table = Table(title=f"{plan.title}{where} — dry run", title_justify="left")
+    for col in ("#", "item", "kind", "would", "text"):
+        table.add_column(col)
+    for n, item in enumerate(plan.items, 1):
+        need = "" if item.required else " (optional)"
+        table.add_row(str(n), item.id, item.kind + need, escape(item.action), escape(item.text))
+    out().print(table)
+
+
+def _print_result(result: ChecklistResult) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    colour = {"passed": "green", "failed": "red", "skipped": "yellow", "aborted": "red"}
+    table = Table(title=f"{result.title} ({result.checklist})", title_justify="left")
+    for col in ("item", "kind", "verdict", "who", "answer / check", "reason"):
+        table.add_column(col)
+    for i in result.items:
+        label = f"[{colour[i.verdict]}]{i.verdict}[/]" + (" [dim](kept)[/]" if i.resumed else "")
+        optional = "" if i.required else " (optional)"
+        table.add_row(
+            i.id,
+            i.kind + optional,
+            label,
+            escape(i.who),
+            escape(i.summary or i.answer or ""),
+            escape(i.reason or ""),
+        )
+    out().print(table)
+    c = result.counts()
+    tail = f", {len(result.not_reached)} not reached" if result.not_reached else ""
+    out().print(
+        f"[{colour[result.verdict]}]{result.verdict}[/]: {c['passed']} passed, "
+        f"{c['failed']} failed, {c['skipped']} skipped{tail}"
+        + (f" — commit {result.commit[:12]}" if result.commit else "")
+    )
