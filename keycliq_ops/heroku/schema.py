@@ -36,7 +36,8 @@ from urllib.parse import unquote, urlsplit
 VENDORED_SCHEMA = Path(__file__).resolve().parent / "_schema" / "platform-api.json"
 
 _PARAM = re.compile(r"\{\(([^)]*)\)\}")
-_RANGE_FIELD = re.compile(r"^\s*\]?\s*([A-Za-z_][\w.]*)\s*\.\.")
+# "version ..; order=desc, max=10" or a Next-Range echoed back: "id ]<last id>..; max=200".
+_RANGE_FIELD = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+(?:\]|\.\.|[^;\s]*\.\.)")
 
 
 class SchemaViolation(ValueError):
