@@ -236,6 +236,15 @@ class Ledger:
                 for number, (_, raw) in enumerate(fileio.iter_forward(fh, 0, end), start=1):
                     yield self._parse(raw, f":{number}")
 
+    def lines(self) -> Iterator[bytes]:
+        """The complete lines as stored (bytes, without newline), first first."""
+        end = self._end()
+        if end == 0:
+            return
+        with self.path.open("rb") as fh:
+            for _, raw in fileio.iter_forward(fh, 0, end):
+                yield raw
+
     def find(self, record_id: str) -> StoredRecord | None:
         """The record with exactly this id."""
         found = self._matching(record_id, exact=True)
