@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -75,3 +78,81 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
+
+
+SMOKE = """
+title: Smoke checklist
+sections:
+  - title: Deploy
+    items:
+      - id: deployed
+        kind: confirm
+        text: Deployed to {app}.
+      - id: user
+        kind: input
+        name: userId
+        pattern: "^c[a-z0-9]{5,30}$"
+        text: The userId.
+      - id: scan
+        kind: confirm
+        required: false
+        text: Optional scan.
+  - title: Checks
+    items:
+      - id: page
+        kind: http
+        text: Welcome page.
+        url: "{app_url}/welcome"
+        expect_text: KeyCliq
+      - id: ready
+        kind: command
+        text: The ready marker exists.
+        command: PYTHON check_ready.py
+"""
+
+ANSWERS = """
+version: 1
+checklist: smoke
+answers:
+  deployed:
+    answer: yes
+    by: Ana <ana@example.com>
+    reason: release v3 succeeded
+  user:
+    value: "ck12345abc"
+    by: Ana <ana@example.com>
+    reason: account made for this release
+"""
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def project(tmp_path: Path, web_app: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git checkout with keycliq.yaml (staging → the loopback app) and a checklist folder."""
+    root = Path.cwd()
+    write(
+        root / "keycliq.yaml",
+        f"""
+        environments:
+          staging:
+            app: keycliq-staging
+            url: {web_app}
+            checklist: smoke
+        paths:
+          checklists: checklists
+        """,
+    )
+    write(root / "checklists" / "smoke.yaml", SMOKE.replace("PYTHON", sys.executable))
+    write(root / "answers.yaml", ANSWERS)
+    ready = "import os, sys\nsys.exit(0 if os.path.exists('ready.txt') else 4)\n"
+    write(root / "check_ready.py", ready)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "init")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal
+    return root
