@@ -1,0 +1,125 @@
+"""``keycliq status``: where each environment stands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, heroku_client, load, out
+
+if TYPE_CHECKING:
+    from keycliq_ops.status import Comparison, StatusReport
+
+HELP = (
+    "Show each environment's app, current release (version, status, age), the commit it "
+    "runs and its pipeline stage; the local branch and commit; and whether staging is ahead "
+    "of production, by which commits.\n\n"
+    "Exit 0, or 3 when an environment could not be read.\n\n"
+    "Example: keycliq status  ·  keycliq status --json | jq '.comparisons'"
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status", help=HELP)(status)
+
+
+def status(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    from keycliq_ops.errors import HerokuError
+    from keycliq_ops.status import collect_status
+
+    loaded = load(ctx)
+    with heroku_client() as client:
+        if err().is_terminal and not as_json:
+            with err().status(f"asking Heroku about {len(loaded.config.environments)} apps…"):
+                report = collect_status(loaded, client)
+        else:
+            report = collect_status(loaded, client)
+    if as_json:
+        emit_json(report)
+    else:
+        render(report)
+    failed = [env for env in report.environments if env.error]
+    if failed:
+        names = ", ".join(f"{env.name} ({env.app})" for env in failed)
+        raise HerokuError(f"could not read {names}: see above", hint=failed[0].hint)
+
+
+def _age(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+_STATUS_STYLE = {"succeeded": "green", "pending": "yellow", "failed": "red", "expired": "dim"}
+
+
+def render(report: StatusReport) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"pipeline {report.pipeline}", title_justify="left", show_edge=False)
+    for column in ("environment", "app", "stage", "release", "status", "age", "commit"):
+        table.add_column(column, no_wrap=column != "commit")
+    for env in report.environments:
+        if env.error:
+            table.add_row(env.name, env.app, "", "", "[red]error[/]", "", escape(env.error))
+            continue
+        stage = env.stage or "[dim]none[/]"
+        if env.stage and env.stage != env.expected_stage:
+            stage = f"[red]{env.stage}[/] (want {env.expected_stage})"
+        rel = env.release
+        commit = "[dim]unknown[/]"
+        if env.commit:
+            commit = env.commit.sha[:8]
+            if env.commit.subject:
+                commit += f" {escape(env.commit.subject)}"
+        table.add_row(
+            env.name,
+            env.app,
+            stage,
+            f"v{rel.version}" if rel else "[dim]none[/]",
+            f"[{_STATUS_STYLE.get(rel.status, 'white')}]{rel.status}[/]" if rel else "",
+            _age(rel.age_seconds) if rel else "",
+            commit,
+        )
+    console = out()
+    console.print(table)
+    for env in report.environments:
+        for note in env.notes:
+            console.print(f"[yellow]note[/]: {env.name}: {escape(note)}")
+    if report.local:
+        loc = report.local
+        dirty = "clean" if loc.clean else f"[yellow]{loc.dirty_files} uncommitted changes[/]"
+        branch = loc.branch or "[yellow](detached HEAD)[/]"
+        allowed = "" if loc.branch_allowed in (True, None) else " [yellow](not a deploy branch)[/]"
+        console.print(f"\nlocal: {branch}{allowed} @ {loc.commit[:8]} ({dirty})")
+    for comparison in report.comparisons:
+        console.print(_describe(comparison))
+        for item in comparison.ahead[:20]:
+            console.print(f"  + {item.sha[:8]} {escape(item.subject)}")
+        if len(comparison.ahead) > 20:
+            console.print(f"  … and {len(comparison.ahead) - 20} more")
+        for item in comparison.behind[:20]:
+            console.print(f"  - {item.sha[:8]} {escape(item.subject)}")
+    for note in report.notes:
+        console.print(f"[yellow]note[/]: {escape(note)}")
+
+
+def _describe(c: Comparison) -> str:
+    def n(items: list[object]) -> str:
+        return f"{len(items)} commit{'s' if len(items) != 1 else ''}"
+
+    if c.state == "same":
+        return f"{c.head} runs the same commit as {c.base}"
+    if c.state == "ahead":
+        return f"{c.head} is {n(list(c.ahead))} ahead of {c.base}:"
+    if c.state == "behind":
+        return f"{c.head} is {n(list(c.behind))} behind {c.base}:"
+    if c.state == "diverged":
+        return (
+            f"{c.head} and {c.base} have diverged "
+            f"({n(list(c.ahead))} only in {c.head}, {n(list(c.behind))} only in {c.base}):"
+        )
+    return f"{c.head} vs {c.base}: unknown ({c.note})"
