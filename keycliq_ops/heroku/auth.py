@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import netrc
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from keycliq_ops.errors import ConfigError
+from keycliq_ops.redact import mask
 
 DEFAULT_API_URL = "https://api.heroku.com"
 NETRC_MACHINE = "api.heroku.com"
@@ -81,8 +83,10 @@ def token_from_netrc(path: Path, machine: str = NETRC_MACHINE) -> str | None:
         parsed = netrc.netrc(str(path))
     except netrc.NetrcParseError as exc:
         where = f"{exc.filename or path}:{exc.lineno}" if exc.lineno else str(path)
+        # The parser quotes the token it choked on, which may be the password itself.
+        message = re.sub(r"'([^']{12,})'", lambda m: f"'{mask(m.group(1))}'", exc.msg)
         raise ConfigError(
-            exc.msg,
+            message,
             location=where,
             hint=f"fix the file, or set HEROKU_API_KEY (the token for {machine})",
         ) from None

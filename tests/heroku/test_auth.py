@@ -74,3 +74,12 @@ def test_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         assert client.base_url == "http://127.0.0.1:7070"
         assert "env-token" not in repr(client)
         assert "HEROKU_API_KEY" in repr(client)
+
+
+def test_netrc_parse_error_does_not_echo_a_token(hermetic_env: Path) -> None:
+    secret = "HRKU-0123456789abcdefghijklmnopqrstuvwxyz"
+    (hermetic_env / ".netrc").write_text(f"{secret}\nmachine api.heroku.com password x\n")
+    with pytest.raises(ConfigError) as info:
+        resolve_token()
+    assert "bad toplevel token" in info.value.message
+    assert secret not in info.value.message and secret[-4:] in info.value.message

@@ -180,6 +180,8 @@ def test_app_name_cannot_escape_its_path_segment(client: HerokuClient, router: r
             TwoFactorRequired,
         ),
         ("error-not-found", lambda c: c.app("keycliq-nope"), "not_found", "keycliq.yaml", None),
+        # 429 is retried (bounded) before it is reported.
+        ("error-rate-limit", lambda c: c.releases(STAGING), "rate_limit", "wait", None),
         (
             "error-invalid-params",
             lambda c: c.update_config_vars(STAGING, {"bad name": "x"}),
