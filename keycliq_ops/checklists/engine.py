@@ -158,7 +158,11 @@ class _Run:
         automated = [i for _, i in self.todo if not is_manual(i)]
         has_dataclips = any(isinstance(i, DataclipItem) for i in automated)
         if has_dataclips and (ctx.dataclip_runner is None or ctx.database_url is None):
-            raise UsageError(f"checklist {self.cl.name} has dataclip items but no database")
+            raise UsageError(
+                f"checklist {self.cl.name} has dataclip items but no database to run them on",
+                hint="pass --database-url (or set KEYCLIQ_DATABASE_URL), or --env ENV to use "
+                "the app's DATABASE_URL",
+            )
         known_ids = getattr(ctx.dataclip_runner, "known_ids", None)
         if has_dataclips and callable(known_ids):
             known: set[str] = set(known_ids())

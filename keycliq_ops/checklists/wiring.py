@@ -54,6 +54,11 @@ def resolve_target(loaded: LoadedConfig | None, checklist: str, env: str | None)
     else:
         envs = loaded.config.environments
         named = [(n, e) for n, e in envs.items() if e.checklist == checklist]
+        if len(named) > 1:
+            raise UsageError(
+                f"environments {', '.join(n for n, _ in named)} all walk checklist "
+                f"{checklist!r}; pass --env"
+            )
         if len(named) == 1:
             chosen = named[0]
         elif checklist in envs:
@@ -67,20 +72,19 @@ def database_url_provider(
     explicit: str | None,
     app: str | None,
     client: Callable[[], HerokuClient],
-) -> Callable[[], str]:
-    """A provider returning ``explicit``, else the app's DATABASE_URL config var.
+) -> Callable[[], str] | None:
+    """A provider returning ``explicit``, else the app's DATABASE_URL config var; None
+    when there is neither (a run with dataclip items then stops before it starts).
 
     Called only when a dataclip item runs, so a checklist without one never asks Heroku.
     """
+    if not explicit and app is None:
+        return None
 
     def provide() -> str:
         if explicit:
             return explicit
-        if app is None:
-            raise UsageError(
-                "no database for the dataclip items",
-                hint="pass --database-url (or set KEYCLIQ_DATABASE_URL), or --env ENV",
-            )
+        assert app is not None
         with client() as heroku:
             url = heroku.config_vars(app).get("DATABASE_URL")
         if not url:
