@@ -139,7 +139,13 @@ def world(hermetic_env: Path) -> World:
     return World(root=root, commits=commits)
 
 
-def fake_api(router: respx.Router, world: World, *, production_missing: bool = False) -> None:
+def fake_api(
+    router: respx.Router,
+    world: World,
+    *,
+    production_missing: bool = False,
+    production_description: str | None = None,
+) -> None:
     c = world.commits
     staging_old = Deploy(
         "keycliq-staging", 11, c[1], str(uuid.uuid4()), timedelta(days=2), current=False
@@ -150,9 +156,9 @@ def fake_api(router: respx.Router, world: World, *, production_missing: bool = F
         "keycliq-production",
         8,
         None,
-        staging_old.slug,
+        staging_old.slug if production_description is None else str(uuid.uuid4()),
         timedelta(days=1),
-        description="Promote keycliq-staging v11",
+        description=production_description or "Promote keycliq-staging v11",
     )
     rel_old, rel_now = release(staging_old), release(staging_now)
     router.get("/apps/keycliq-staging/releases").respond(
@@ -284,6 +290,19 @@ def test_commit_missing_locally_is_explained(world: World, router: respx.Router)
     comparison = report.comparisons[0]
     assert comparison.state == "unknown"
     assert comparison.note and "not in the local repository" in comparison.note
+
+
+def test_commit_from_release_description(world: World, router: respx.Router) -> None:
+    """No build matches the release's slug: the short sha in "Deploy <sha>" is used."""
+    fake_api(router, world, production_description=f"Deploy {world.commits[0][:7]}")
+    loaded = load_config(world.root / "keycliq.yaml")
+    with client_for(router) as client:
+        report = collect_status(loaded, client, Repo(world.root), now=NOW)
+    production = report.environments[1]
+    assert production.commit is not None
+    assert (production.commit.sha, production.commit.source) == (world.commits[0], "description")
+    assert production.commit.subject == "Initial Remix app"
+    assert report.comparisons[0].state == "ahead" and len(report.comparisons[0].ahead) == 3
 
 
 def run(args: list[str]) -> int:
