@@ -268,16 +268,19 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
 
 def _print_plan(plan: ChecklistPlan) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
+    o = out()
     where = f" for {plan.env} ({plan.app})" if plan.env else ""
-    table = Table(title=f"{plan.title}{where} — dry run", title_justify="left")
-    for col in ("#", "item", "kind", "would", "text"):
-        table.add_column(col)
+    commit = f" at {plan.commit[:12]}" if plan.commit else ""
+    o.print(f"[bold]{escape(plan.title)}{escape(where)}{commit}[/] — dry run, nothing is done")
+    section = None
     for n, item in enumerate(plan.items, 1):
-        need = "" if item.required else " (optional)"
-        table.add_row(str(n), item.id, item.kind + need, escape(item.action), escape(item.text))
-    out().print(table)
+        if item.section != section:
+            section = item.section
+            o.print(f"\n[bold]{escape(section)}[/]")
+        need = "" if item.required else ", optional"
+        o.print(f"  {n:>2}. [cyan]{item.id}[/] [dim]({item.kind}{need})[/]: {escape(item.action)}")
+        o.print(f"      {escape(item.text)}")
 
 
 def _print_result(result: ChecklistResult) -> None:
