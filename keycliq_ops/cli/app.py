@@ -11,7 +11,14 @@ from pathlib import Path
 import typer
 
 from keycliq_ops import __version__
-from keycliq_ops.cli import checklist_cmd, config_cmd, init_cmd, ledger_cmd, sandbox_cmd
+from keycliq_ops.cli import (
+    checklist_cmd,
+    config_cmd,
+    init_cmd,
+    ledger_cmd,
+    sandbox_cmd,
+    status_cmd,
+)
 from keycliq_ops.cli.common import state
 
 app = typer.Typer(
@@ -70,6 +77,7 @@ def _root(
 
 
 init_cmd.register(app)
+status_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(checklist_cmd.app, name="checklist")
 app.add_typer(ledger_cmd.app, name="ledger")
