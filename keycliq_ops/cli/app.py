@@ -14,6 +14,7 @@ from keycliq_ops import __version__
 from keycliq_ops.cli import (
     checklist_cmd,
     config_cmd,
+    deploy_cmd,
     init_cmd,
     ledger_cmd,
     sandbox_cmd,
@@ -77,6 +78,7 @@ def _root(
 
 
 init_cmd.register(app)
+deploy_cmd.register(app)
 status_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(checklist_cmd.app, name="checklist")

@@ -143,6 +143,13 @@ class RichSink:
     def close(self) -> None:
         self._live.stop()
 
+    def suspend(self) -> None:
+        """Stop redrawing (a prompt is about to read the terminal)."""
+        self._live.stop()
+
+    def resume(self) -> None:
+        self._live.start()
+
 
 def make_sink(as_json: bool, console: Console) -> Any:
     """The sink for this run: JSON, rich (a terminal), or plain lines."""

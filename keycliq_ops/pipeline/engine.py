@@ -17,7 +17,14 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
-from keycliq_ops.errors import EXIT_GATE, EXIT_INTERRUPTED, EXIT_OK, GateFailed, KeycliqError
+from keycliq_ops.errors import (
+    EXIT_GATE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    GateFailed,
+    Interrupted,
+    KeycliqError,
+)
 
 StepStatus = Literal["succeeded", "failed", "skipped", "aborted", "done-before", "not-run"]
 C = TypeVar("C")
@@ -214,7 +221,7 @@ class Pipeline(Generic[C]):
                         detail=got.detail,
                         data=got.data,
                     )
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, Interrupted):
                 record = StepRecord(
                     name=step.name,
                     title=step.title,

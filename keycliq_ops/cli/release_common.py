@@ -1,0 +1,164 @@
+"""What deploy, promote and rollback share on the command line: building the context,
+choosing the prompter, confirming, and rendering the outcome."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from keycliq_ops.cli.common import err, load, out
+
+if TYPE_CHECKING:
+    from keycliq_ops.pipeline.context import ReleaseContext
+    from keycliq_ops.pipeline.engine import PipelineResult
+
+YES_OPTION = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
+ANSWERS_OPTION = typer.Option(
+    None,
+    "--answers",
+    help="Answers file for the checklist's manual items (CI). "
+    "Example: --answers keycliq-answers.yaml",
+)
+JSON_EVENTS_OPTION = typer.Option(
+    False,
+    "--json",
+    help="Emit one JSON event per line on stdout and a final summary object.",
+)
+DRY_RUN_OPTION = typer.Option(
+    False,
+    "--dry-run",
+    help="Print the plan (commands, API calls) and change nothing.",
+)
+RESUME_OPTION = typer.Option(
+    False,
+    "--resume",
+    help="Continue the last failed or interrupted run of the same commit "
+    "at the step that stopped it (work already done is not repeated).",
+)
+PARAM_OPTION = typer.Option(
+    [],
+    "--param",
+    help="NAME=VALUE for the checklist and Dataclips (e.g. userId=ck…). Repeatable.",
+)
+
+
+class SuspendingPrompter:
+    """A terminal prompter that pauses the live progress display while it asks."""
+
+    def __init__(self, inner: Any, sink: Any) -> None:
+        self._inner = inner
+        self._sink = sink
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def ask(self, question: Any) -> Any:
+        suspend = getattr(self._sink, "suspend", None)
+        if suspend:
+            suspend()
+        try:
+            return self._inner.ask(question)
+        finally:
+            resume = getattr(self._sink, "resume", None)
+            if resume:
+                resume()
+
+
+def build_context(
+    ctx: typer.Context,
+    env_name: str,
+    *,
+    params: list[str],
+    database_url: str | None = None,
+) -> ReleaseContext:
+    from keycliq_ops.checklists.wiring import parse_params
+    from keycliq_ops.cli.common import heroku_client
+    from keycliq_ops.errors import GitError
+    from keycliq_ops.git import Repo
+    from keycliq_ops.ledger import Ledger
+    from keycliq_ops.pipeline.context import ReleaseContext
+
+    loaded = load(ctx)
+    loaded.env(env_name)  # an unknown environment is a usage error before anything else
+    try:
+        repo = Repo.discover(loaded.root)
+    except GitError as exc:
+        raise GitError(f"{loaded.root} is not a git checkout ({exc.message})") from None
+    client = heroku_client()
+    return ReleaseContext(
+        loaded=loaded,
+        env_name=env_name,
+        client=client,
+        repo=repo,
+        ledger=Ledger(loaded.ledger_path, secrets=[client_token_of(client)]),
+        commit=repo.head_commit(),
+        branch=repo.current_branch(),
+        params=parse_params(params),
+        database_url=database_url,
+    )
+
+
+def client_token_of(client: Any) -> str | None:
+    """The client's token, only to register it with the ledger's scrubber."""
+    token = getattr(client, "_token", None)
+    return token.reveal() if token is not None else None
+
+
+def choose_prompter(answers: Path | None, sink: Any) -> Any:
+    from keycliq_ops.checklists import AnswersPrompter
+    from keycliq_ops.checklists.terminal import TerminalPrompter
+    from keycliq_ops.checklists.wiring import actor
+
+    if answers is not None:
+        return AnswersPrompter(answers)
+    if sys.stdin.isatty():
+        return SuspendingPrompter(TerminalPrompter(err(), actor(Path.cwd())), sink)
+    return None
+
+
+def confirm(what: str, yes: bool) -> None:
+    from keycliq_ops.errors import UsageError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"{what}: confirmation needed but there is no terminal",
+            hint="pass --yes to run non-interactively",
+        )
+    if not typer.confirm(f"{what}?", default=False, err=True):
+        raise typer.Exit(1)
+
+
+def render_outcome(
+    result: PipelineResult, facts: dict[str, str], as_json: bool, summary: dict[str, Any]
+) -> None:
+    from keycliq_ops.cli.common import emit_json
+    from keycliq_ops.cli.progress import render_summary
+
+    if as_json:
+        emit_json({"event": "result", **summary})
+    else:
+        render_summary(out(), result, facts)
+        if result.outcome != "succeeded":
+            where = f" at {result.failed_step}" if result.failed_step else ""
+            err().print(f"[red]error[/]: {result.outcome}{where}: {result.error}")
+            if result.hint:
+                err().print(f"hint: {result.hint}")
+
+
+def plan_and_exit(plan: list[tuple[str, str, str]], as_json: bool, header: str) -> None:
+    from keycliq_ops.cli.common import emit_json
+    from keycliq_ops.cli.progress import render_plan
+
+    if as_json:
+        emit_json(
+            {"plan": [{"step": n, "title": t, "does": d} for n, t, d in plan], "header": header}
+        )
+    else:
+        out().print(header)
+        render_plan(out(), plan)
+        out().print("(dry run: nothing was changed)")

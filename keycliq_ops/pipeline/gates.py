@@ -1,0 +1,126 @@
+"""Steps shared by deploy, promote and rollback: the checklist and the Dataclip gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keycliq_ops.errors import GateFailed
+from keycliq_ops.pipeline.context import ReleaseContext
+from keycliq_ops.pipeline.engine import StepIO, StepOutcome, StepRecord
+
+
+@dataclass
+class ChecklistStep:
+    """Walk the environment's checklist (prompts in a terminal, an answers file in CI)."""
+
+    name: str = "checklist"
+    title: str = "Checklist"
+    skippable: bool = True
+
+    def _checklist_name(self, ctx: ReleaseContext) -> str | None:
+        name = ctx.env.checklist
+        if name is None and (ctx.loaded.checklists_dir / f"{ctx.env_name}.yaml").exists():
+            name = ctx.env_name
+        return name
+
+    def plan(self, ctx: ReleaseContext) -> str:
+        name = self._checklist_name(ctx)
+        if name is None:
+            return "no checklist configured for this environment"
+        return f"walk checklist {name!r} ({'answers file' if ctx.prompter else 'prompts'})"
+
+    def already_done(self, ctx: ReleaseContext, previous: StepRecord | None) -> StepOutcome | None:
+        if previous is not None and previous.status in ("succeeded", "done-before"):
+            return StepOutcome(detail="passed in the run being resumed", data=previous.data)
+        return None
+
+    def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
+        from keycliq_ops.checklists import (
+            ChecklistContext,
+            EngineRunner,
+            find_checklist,
+            load_checklist,
+            run_checklist,
+        )
+
+        name = self._checklist_name(ctx)
+        if name is None:
+            return StepOutcome(detail="no checklist for this environment", skipped=True)
+        checklist = load_checklist(find_checklist(ctx.loaded.checklists_dir, name))
+
+        def on_event(event: object) -> None:
+            result = getattr(event, "result", None)
+            if getattr(event, "kind", "") == "done" and result is not None:
+                answer = f" = {result.answer}" if getattr(result, "answer", None) else ""
+                io.line(f"[{result.verdict}] {result.id}{answer}")
+
+        run_ctx = ChecklistContext(
+            env=ctx.env_name,
+            app=ctx.app,
+            app_url=ctx.env.url,
+            commit=ctx.commit,
+            prompter=ctx.prompter,
+            dataclip_runner=EngineRunner(ctx.loaded.dataclips_dir, ctx.loaded.config.dataclips),
+            database_url=ctx.db_url,
+            params=ctx.params,
+            actor=ctx.heroku_email or "unknown",
+            cwd=ctx.root,
+            on_event=on_event,
+            secrets=[v for v in ctx.config_vars().values() if len(v) >= 8],
+        )
+        previous = ctx.previous_checklist if ctx.resume else None
+        result = run_checklist(checklist, run_ctx, resume=previous)
+        ctx.checklist_result = result
+        counts = {
+            v: sum(1 for i in result.items if i.verdict == v)
+            for v in ("passed", "failed", "skipped")
+        }
+        detail = (
+            f"{name}: {result.verdict} ({counts['passed']} passed, {counts['failed']} "
+            f"failed, {counts['skipped']} skipped)"
+        )
+        result.raise_for_verdict()
+        return StepOutcome(detail=detail, data={"checklist": name, "verdict": result.verdict})
+
+
+@dataclass
+class DataclipGateStep:
+    """Run the environment's Dataclips against its database; a failing check fails."""
+
+    name: str = "dataclips"
+    title: str = "Dataclip gate"
+    skippable: bool = False
+
+    def plan(self, ctx: ReleaseContext) -> str:
+        ids = " ".join(ctx.env.effective_dataclips())
+        return f"run Dataclips {ids} read-only against {ctx.app}'s DATABASE_URL"
+
+    def already_done(self, ctx: ReleaseContext, previous: StepRecord | None) -> StepOutcome | None:
+        return None  # always re-checked: the data may have changed since
+
+    def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
+        from keycliq_ops.dataclips import load_catalog, run_dataclips
+
+        ids = ctx.env.effective_dataclips()
+        catalog = load_catalog(ctx.loaded.dataclips_dir)
+        run = run_dataclips(
+            catalog, ids, ctx.db_url(), params=ctx.params, settings=ctx.loaded.config.dataclips
+        )
+        ctx.dataclips = [
+            {"id": r.id, "verdict": r.verdict, "numbers": dict(r.numbers)} for r in run.results
+        ]
+        for r in run.results:
+            extra = f": {r.error}" if r.error else ""
+            io.line(f"{r.id:<3} {r.verdict:<5} {r.title}{extra}")
+        bad = [r.id for r in run.results if r.verdict in ("fail", "error")]
+        warned = [r.id for r in run.results if r.verdict == "warn"]
+        if bad:
+            raise GateFailed(
+                f"Dataclips failed: {', '.join(bad)}",
+                hint=f"see `keycliq dataclips run {' '.join(bad)} --app {ctx.env_name}` "
+                "for the failing rows",
+            )
+        detail = f"{len(run.results)} checks passed"
+        if warned:
+            detail += f" ({len(warned)} warning: {', '.join(warned)})"
+        return StepOutcome(detail=detail, data={"verdicts": {r.id: r.verdict for r in run.results}})
