@@ -1,0 +1,366 @@
+"""The Dataclip file format: one ``.sql`` file per check, metadata in its leading comments.
+
+::
+
+    -- id: E1
+    -- title: key_signatures XOR
+    -- description: Each signature belongs to a key or to a scan, never both, never
+    --   neither. (Lines indented by two or more spaces continue the field above.)
+    -- param: userId text required  the user's id (cuid)
+    -- param: graceHours integer optional default=24  hours before a token is stale
+    -- severity: critical            (critical | high | medium | low; default medium)
+    -- tags: integrity, before-promote
+    -- returns: one-row              (one-row | rows; default: from the expectations)
+    -- expect: both_null = 0         (fails the check; repeatable)
+    -- warn: rows = 0                (warns; repeatable)
+    SELECT …;
+
+The header is the block of ``--`` lines at the top; the first other line starts the SQL,
+which is exactly one statement (a trailing ``;`` is allowed). ``:name`` (or psql's
+``:'name'``) marks a parameter: it is sent to the server as a bound parameter ``$n``, never
+spliced into the text. In psql, ``\\set userId '''abc'''`` then ``\\i E1.sql`` runs the file
+unchanged. Any mistake is a :class:`ConfigError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, cast
+
+from keycliq_ops.dataclips.expect import ExpectationSyntaxError, parse_expectation
+from keycliq_ops.dataclips.models import (
+    PARAM_TYPES,
+    SEVERITIES,
+    Catalog,
+    Dataclip,
+    Expectation,
+    Param,
+    ParamType,
+    Severity,
+    Shape,
+)
+from keycliq_ops.errors import ConfigError
+
+FIELDS = ("id", "title", "description", "param", "expect", "warn", "severity", "tags", "returns")
+_REPEATABLE = {"param", "expect", "warn"}
+_CONTINUABLE = {"title", "description"}
+_HEADER = re.compile(r"^--\s?(?P<key>[A-Za-z_-]+)\s*:\s*(?P<value>.*)$")
+_CONTINUATION = re.compile(r"^--\s{2,}(?P<value>\S.*)$")
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT_CHAR = re.compile(r"[A-Za-z0-9_$]")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+def _err(path: Path, line: int, message: str, hint: str | None = None) -> ConfigError:
+    return ConfigError(message, location=f"{path}:{line}", hint=hint)
+
+
+def _parse_param(value: str, path: Path, line: int) -> Param:
+    parts = value.split()
+    if len(parts) < 3:
+        raise _err(
+            path,
+            line,
+            f"param: expected 'NAME TYPE required|optional [default=VALUE] [description]', "
+            f"got {value!r}",
+        )
+    name, ptype, need, *rest = parts
+    if not _NAME.match(name):
+        raise _err(path, line, f"param: {name!r} is not a valid parameter name")
+    if ptype not in PARAM_TYPES:
+        raise _err(
+            path, line, f"param {name}: type {ptype!r} is not one of {', '.join(PARAM_TYPES)}"
+        )
+    if need not in ("required", "optional"):
+        raise _err(path, line, f"param {name}: expected 'required' or 'optional', got {need!r}")
+    default = None
+    if rest and rest[0].startswith("default="):
+        default = rest.pop(0)[len("default=") :]
+        if need == "required":
+            raise _err(path, line, f"param {name}: a required parameter has no default")
+        if default == "":
+            raise _err(path, line, f"param {name}: default= needs a value")
+    return Param(
+        name=name,
+        type=cast(ParamType, ptype),
+        required=need == "required",
+        default=default,
+        description=" ".join(rest),
+    )
+
+
+def _scan_sql(body: str, path: Path, first_line: int) -> tuple[str, list[str]]:
+    """Replace ``:name``/``:'name'`` with ``$n`` outside literals and comments; enforce one
+    statement. Returns the query and the parameter name for each ``$n``."""
+    out: list[str] = []
+    names: list[str] = []
+    i, n = 0, len(body)
+    ended_at: int | None = None  # index of a top-level ';'
+
+    def line_at(pos: int) -> int:
+        return first_line + body.count("\n", 0, pos)
+
+    while i < n:
+        ch = body[i]
+        if ended_at is not None and not ch.isspace() and not body.startswith(("--", "/*"), i):
+            raise _err(
+                path,
+                line_at(i),
+                "a Dataclip is one SQL statement; text follows the ';' that ends it",
+            )
+        if body.startswith("--", i):
+            j = body.find("\n", i)
+            j = n if j < 0 else j
+            out.append(body[i:j])
+            i = j
+        elif body.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if body.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif body.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            if depth:
+                raise _err(path, line_at(i), "unterminated /* comment")
+            out.append(body[i:j])
+            i = j
+        elif ch == "'":
+            escapes = (
+                i > 0 and body[i - 1] in "eE" and (i < 2 or not _IDENT_CHAR.match(body[i - 2]))
+            )
+            j = i + 1
+            while j < n:
+                if escapes and body[j] == "\\":
+                    j += 2
+                    continue
+                if body[j] == "'":
+                    if body.startswith("''", j):
+                        j += 2
+                        continue
+                    break
+                j += 1
+            if j >= n:
+                raise _err(path, line_at(i), "unterminated string literal")
+            out.append(body[i : j + 1])
+            i = j + 1
+        elif ch == '"':
+            j = i + 1
+            while j < n:
+                if body[j] == '"':
+                    if body.startswith('""', j):
+                        j += 2
+                        continue
+                    break
+                j += 1
+            if j >= n:
+                raise _err(path, line_at(i), "unterminated quoted identifier")
+            out.append(body[i : j + 1])
+            i = j + 1
+        elif ch == "$":
+            m = _DOLLAR_TAG.match(body, i)
+            if m and (i == 0 or not _IDENT_CHAR.match(body[i - 1])):
+                end = body.find(m.group(0), m.end())
+                if end < 0:
+                    raise _err(path, line_at(i), f"unterminated {m.group(0)} quoted string")
+                out.append(body[i : end + len(m.group(0))])
+                i = end + len(m.group(0))
+            elif i + 1 < n and body[i + 1].isdigit():
+                raise _err(
+                    path,
+                    line_at(i),
+                    "positional parameters ($1) are not allowed; declare a param and write :name",
+                )
+            else:
+                out.append(ch)
+                i += 1
+        elif ch == ":":
+            if body.startswith("::", i):
+                out.append("::")
+                i += 2
+                continue
+            m = re.compile(r":(?:'([A-Za-z_][A-Za-z0-9_]*)'|([A-Za-z_][A-Za-z0-9_]*))").match(
+                body, i
+            )
+            if body.startswith(':"', i):
+                raise _err(
+                    path,
+                    line_at(i),
+                    'identifier parameters (:"name") are not supported; only values can be bound',
+                )
+            if not m:
+                out.append(ch)
+                i += 1
+                continue
+            name = m.group(1) or m.group(2)
+            if name not in names:
+                names.append(name)
+            out.append(f"${names.index(name) + 1}")
+            i = m.end()
+        elif ch == ";":
+            ended_at = i
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    query = "".join(out).strip()
+    if not re.sub(r"--[^\n]*|/\*.*?\*/", "", query, flags=re.S).strip():
+        raise _err(path, first_line, "the Dataclip has no SQL after its header")
+    return query, names
+
+
+def parse_dataclip(path: Path) -> Dataclip:
+    """Parse one ``.sql`` file strictly."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", location=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", location=str(path)) from None
+    lines = text.splitlines()
+    values: dict[str, Any] = {}
+    where: dict[str, int] = {}
+    params: list[Param] = []
+    expectations: list[Expectation] = []
+    last: str | None = None
+    n = 0
+    for n, raw in enumerate(lines, start=1):
+        line = raw.rstrip()
+        if not line.startswith("--"):
+            break
+        if line.strip("- ") == "":
+            last = None
+            continue
+        cont = _CONTINUATION.match(line)
+        if cont and last in _CONTINUABLE:
+            values[last] += " " + cont.group("value").strip()
+            continue
+        m = _HEADER.match(line)
+        if not m:
+            raise _err(
+                path,
+                n,
+                f"expected a header line '-- FIELD: value' (fields: {', '.join(FIELDS)})",
+                hint="indent a continuation line by two spaces after '--'",
+            )
+        key, value = m.group("key").lower(), m.group("value").strip()
+        if key not in FIELDS:
+            raise _err(
+                path, n, f"unknown header field {key!r} (expected one of: {', '.join(FIELDS)})"
+            )
+        if not value:
+            raise _err(path, n, f"{key}: a value is required")
+        if key not in _REPEATABLE and key in values:
+            raise _err(path, n, f"{key}: given twice (first on line {where[key]})")
+        last = key
+        where.setdefault(key, n)
+        if key == "param":
+            p = _parse_param(value, path, n)
+            if any(q.name == p.name for q in params):
+                raise _err(path, n, f"param {p.name}: declared twice")
+            params.append(p)
+        elif key in ("expect", "warn"):
+            try:
+                expectations.append(
+                    parse_expectation(value, "expect" if key == "expect" else "warn", line=n)
+                )
+            except ExpectationSyntaxError as exc:
+                raise _err(path, n, f"{key}: {exc}") from None
+        else:
+            values[key] = value
+    else:
+        n = len(lines) + 1
+    header_lines = n - 1
+    for required in ("id", "title"):
+        if required not in values:
+            raise _err(path, 1, f"the header has no '-- {required}:' line")
+    check_id = values["id"]
+    if not _ID.match(check_id):
+        raise _err(
+            path,
+            where["id"],
+            f"id {check_id!r}: letters, digits, '_' or '-', starting with a letter",
+        )
+    severity = values.get("severity", "medium")
+    if severity not in SEVERITIES:
+        raise _err(
+            path, where["severity"], f"severity {severity!r} is not one of {', '.join(SEVERITIES)}"
+        )
+    tags = tuple(t.strip() for t in values.get("tags", "").split(",") if t.strip())
+    shapes = {e.shape for e in expectations}
+    if len(shapes) > 1:
+        raise _err(
+            path,
+            expectations[-1].line,
+            "expectations mix one-row columns with 'rows'/'every' (a check returns one shape)",
+        )
+    returns: Shape
+    if "returns" in values:
+        if values["returns"] not in ("one-row", "rows"):
+            raise _err(path, where["returns"], "returns: expected 'one-row' or 'rows'")
+        returns = cast(Shape, values["returns"])
+        if shapes and returns not in shapes:
+            raise _err(
+                path,
+                where["returns"],
+                f"returns: {returns} contradicts the expectations, which need {shapes.pop()}",
+            )
+    else:
+        returns = shapes.pop() if shapes else "rows"
+    body = "\n".join(lines[header_lines:])
+    query, bind_names = _scan_sql(body, path, header_lines + 1)
+    declared = {p.name for p in params}
+    for name in bind_names:
+        if name not in declared:
+            raise _err(
+                path,
+                header_lines + 1 + body[: body.find(":" + name)].count("\n"),
+                f":{name} is used but not declared",
+                hint=f"add '-- param: {name} text required' to the header",
+            )
+    for p in params:
+        if p.name not in bind_names:
+            raise _err(
+                path, where["param"], f"param {p.name} is declared but the SQL never uses :{p.name}"
+            )
+    return Dataclip(
+        id=check_id,
+        title=values["title"],
+        path=path,
+        sql=body.strip() + "\n",
+        query=query,
+        bind_names=tuple(bind_names),
+        description=values.get("description", ""),
+        params=tuple(params),
+        expectations=tuple(expectations),
+        severity=cast(Severity, severity),
+        tags=tags,
+        returns=returns,
+        header_lines=header_lines,
+    )
+
+
+def _sort_key(check_id: str) -> tuple[str, int, str]:
+    m = re.match(r"^([A-Za-z]+)(\d*)(.*)$", check_id)
+    if not m:  # pragma: no cover - ids are validated
+        return (check_id, 0, "")
+    return (m.group(1).upper(), int(m.group(2) or 0), m.group(3))
+
+
+def load_catalog(folder: Path) -> Catalog:
+    """Parse every ``*.sql`` in ``folder``; ids must be unique (case-insensitively)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError("the Dataclips folder does not exist", location=str(folder))
+    seen: dict[str, Dataclip] = {}
+    for path in sorted(folder.glob("*.sql")):
+        clip = parse_dataclip(path)
+        other = seen.get(clip.id.lower())
+        if other is not None:
+            raise _err(path, 1, f"id {clip.id!r} is also the id of {other.path.name}")
+        seen[clip.id.lower()] = clip
+    ordered = sorted(seen.values(), key=lambda c: _sort_key(c.id))
+    return Catalog(folder=folder, checks={c.id: c for c in ordered})
