@@ -133,6 +133,11 @@ class RateLimiter:
             return int(self._tokens)
 
 
+# Range fields the schema allows that the answer's objects do not carry: sorted by another.
+# (A build starts when it is created: the schema ranges builds by `started_at`.)
+_SORT_ALIAS = {"started_at": "created_at"}
+
+
 def paginate(items: list[Any], header: str | None, fields: tuple[str, ...]) -> JsonResponse:
     """Apply a ``Range`` header to a list answer (206 + ``Next-Range`` while more remain)."""
     field_, excl, start, end, opts = fields[0], "", "", "", ""
@@ -156,8 +161,10 @@ def paginate(items: list[Any], header: str | None, fields: tuple[str, ...]) -> J
         raise ApiError(400, "bad_request", f"Invalid Range max: {options['max']!r}") from None
     desc = options.get("order", "asc") == "desc"
 
+    sort_field = _SORT_ALIAS.get(field_, field_)
+
     def key(item: Any) -> Any:
-        return item.get(field_)
+        return item.get(sort_field)
 
     ordered = sorted(items, key=key, reverse=desc)
 
