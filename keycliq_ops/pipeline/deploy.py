@@ -162,7 +162,7 @@ def write_report(ctx: ReleaseContext, record: StoredRecord) -> Path:
 
     run = ctx.ledger.run(record.ref or record.id)
     path = ctx.loaded.reports_dir / f"{run.start.id}-{(ctx.commit or 'unknown')[:8]}.md"
-    atomic_write(path, render_markdown(run))
+    atomic_write(path, render_markdown(run, ctx.ledger.verify()))
     return path
 
 

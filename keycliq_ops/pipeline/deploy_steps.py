@@ -23,6 +23,18 @@ def _short(sha: str | None) -> str:
     return (sha or "?")[:8]
 
 
+def _own_record(ctx: ReleaseContext, path: str) -> bool:
+    """keycliq's own files (ledger, reports, locks, state) never make the tree dirty."""
+    full = (ctx.root / path).resolve()
+    own = [
+        ctx.root / ".keycliq",
+        ctx.loaded.ledger_path,
+        ctx.loaded.reports_dir,
+        ctx.loaded.history_path,
+    ]
+    return any(full == p.resolve() or p.resolve() in full.parents for p in own)
+
+
 @dataclass
 class PreflightStep:
     name: str = "preflight"
@@ -51,7 +63,7 @@ class PreflightStep:
                 hint="check out an allowed branch, or add its pattern to `branches:` in "
                 "keycliq.yaml",
             )
-        dirty = ctx.repo.dirty_files()
+        dirty = [d for d in ctx.repo.dirty_files() if not _own_record(ctx, d.path)]
         if dirty:
             listed = ", ".join(d.path for d in dirty[:5]) + (" …" if len(dirty) > 5 else "")
             raise GateFailed(
