@@ -27,6 +27,8 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 MIN_SESSION_SECRET = 32
+# A local stand-in serves plain http on loopback; anything else must be https.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -88,7 +90,9 @@ def audit_config(
     app_url = vars_.get("APP_URL")
     if app_url:
         parts = urlsplit(app_url)
-        if parts.scheme != "https":
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+        ):
             add("APP_URL", "must be an https URL")
         expected = env.url or web_url
         if expected and app_url.rstrip("/") != expected.rstrip("/"):

@@ -84,3 +84,12 @@ def test_app_url_must_match_the_environment() -> None:
     vars_ = good_vars("https://keycliq-production.herokuapp.com", production=True)
     report = audit_config("production", PRODUCTION, vars_)
     assert any(f.var == "APP_URL" and "environment's URL" in f.message for f in report.findings)
+
+
+def test_plain_http_only_on_loopback() -> None:
+    local = Environment(app="keycliq-staging", url="http://127.0.0.1:5000/web/keycliq-staging")
+    vars_ = good_vars("http://127.0.0.1:5000/web/keycliq-staging")
+    assert audit_config("staging", local, vars_).ok
+    remote = Environment(app="keycliq-staging", url="http://keycliq.example.com")
+    vars_ = good_vars("http://keycliq.example.com")
+    assert not audit_config("staging", remote, vars_).ok
