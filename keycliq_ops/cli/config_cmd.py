@@ -50,6 +50,66 @@ def reference() -> None:
     typer.echo(render_reference(), nl=False)
 
 
+@app.command(
+    "check",
+    help="Audit the apps' config vars: required vars set and not placeholders, APP_URL https "
+    "and matching, NODE_ENV, SESSION_SECRET long enough and different per environment, a "
+    "mailer key where mail is required. Values are shown masked. Exit 1 on a problem.\n\n"
+    "Example: keycliq config check staging production",
+)
+def check(
+    ctx: typer.Context,
+    envs: list[str] = typer.Argument(None, help="Environments to audit (default: all)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from keycliq_ops.audit import audit_config, secret_digest
+    from keycliq_ops.cli.common import heroku_client
+
+    loaded = load(ctx)
+    names = list(envs) if envs else list(loaded.config.environments)
+    for name in names:
+        loaded.env(name)
+    every = list(loaded.config.environments)
+    with heroku_client() as client, ThreadPoolExecutor(max_workers=4) as pool:
+        fetched = dict(
+            zip(
+                every, pool.map(lambda n: client.config_vars(loaded.env(n).app), every), strict=True
+            )
+        )
+    digests = {
+        n: secret_digest(v["SESSION_SECRET"]) for n, v in fetched.items() if v.get("SESSION_SECRET")
+    }
+    reports = [
+        audit_config(n, loaded.env(n), fetched[n], other_session_digests=digests) for n in names
+    ]
+    if as_json:
+        emit_json(
+            {
+                "ok": all(r.ok for r in reports),
+                "environments": [r.model_dump(mode="json") for r in reports],
+            }
+        )
+    else:
+        from rich.table import Table
+
+        style = {"ok": "green", "optional": "dim", "missing": "red", "problem": "red"}
+        for report in reports:
+            table = Table(title=f"{report.environment} ({report.app})", title_justify="left")
+            table.add_column("var")
+            table.add_column("value (masked)")
+            table.add_column("status")
+            for row in report.rows:
+                table.add_row(row.name, row.value, f"[{style[row.status]}]{row.status}[/]")
+            out().print(table)
+            for f in report.findings:
+                colour = "red" if f.level == "error" else "yellow"
+                out().print(f"  [{colour}]{f.level}[/]: {f.var} {f.message}")
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
 def resolved(loaded: object) -> dict[str, object]:
     from keycliq_ops.config import LoadedConfig
 
