@@ -1,7 +1,7 @@
 """Database adapter: every connection keycliq opens to an app's PostgreSQL goes through here.
 
-- ``connect`` opens a psycopg connection with a connect timeout, a few retries on transient
-  failures, an ``application_name``, and (by default) a read-only session with
+- ``connect`` opens a psycopg connection with a connect timeout, a few retries with
+  backoff on transient failures (never on bad credentials), an ``application_name``, and (by default) a read-only session with
   ``statement_timeout`` and ``lock_timeout``.
 - TLS is required for any host that is not local: ``sslmode`` becomes ``require`` unless the
   URL already asks for ``require``/``verify-ca``/``verify-full``; ``sslmode=disable`` towards a
@@ -168,8 +168,9 @@ def connect(
     back on ``ROLLBACK``). Raises :class:`DatabaseError` (exit 3) when the database cannot be
     reached after ``attempts`` tries, and :class:`UsageError` for a malformed URL.
     """
+    import time
+
     import psycopg
-    import stamina
 
     info = conninfo(
         url, connect_timeout=max(1, round(connect_timeout)), application_name=application_name
@@ -182,20 +183,25 @@ def connect(
     if read_only:
         settings.append("SET default_transaction_read_only = on")
     try:
-        for attempt in stamina.retry_context(
-            on=_transient,
-            attempts=max(1, attempts),
-            timeout=connect_timeout * max(1, attempts) + 5,
-            wait_initial=0.2,
-            wait_max=2.0,
-        ):
-            with attempt:
+        delay = 0.2
+        for attempt in range(1, max(1, attempts) + 1):
+            try:
                 conn = psycopg.connect(info, autocommit=True)
-        if settings:
-            conn.execute("; ".join(settings))
-        conn.autocommit = autocommit
-        if read_only:
-            conn.read_only = True
+                break
+            except psycopg.OperationalError as exc:
+                if attempt >= attempts or not _transient(exc):
+                    raise
+                time.sleep(delay)  # back off: 0.2 s, 0.4 s, … (at most 2 s)
+                delay = min(delay * 2, 2.0)
+        try:
+            if settings:
+                conn.execute("; ".join(settings))
+            conn.autocommit = autocommit
+            if read_only:
+                conn.read_only = True
+        except BaseException:
+            conn.close()
+            raise
     except psycopg.Error as exc:
         raise database_error(exc, url, "connecting to the database") from None
     return conn

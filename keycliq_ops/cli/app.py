@@ -14,6 +14,7 @@ from keycliq_ops import __version__
 from keycliq_ops.cli import (
     checklist_cmd,
     config_cmd,
+    dataclips_cmd,
     deploy_cmd,
     init_cmd,
     ledger_cmd,
@@ -81,6 +82,7 @@ init_cmd.register(app)
 deploy_cmd.register(app)
 status_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(dataclips_cmd.app, name="dataclips")
 app.add_typer(checklist_cmd.app, name="checklist")
 app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(sandbox_cmd.app, name="sandbox")

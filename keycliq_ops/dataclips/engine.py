@@ -242,6 +242,7 @@ class _Runner:
             "id": clip.id,
             "title": clip.title,
             "severity": clip.severity,
+            "returns": clip.returns,
             "duration_ms": round(duration, 2),
         }
         if error is not None:
@@ -344,11 +345,13 @@ def run_dataclips(
     target: str | None = None,
     expected_ms: Mapping[str, float] | None = None,
     on_result: ProgressCallback | None = None,
+    strict_params: bool = False,
 ) -> DataclipRun:
     """Run the checks ``ids`` of ``catalog`` against ``database_url``; return the results.
 
-    ``params`` feeds the checks' declared parameters (each must be used by some selected
-    check). ``expected_ms`` (e.g. durations from history) starts the slowest checks first.
+    ``params`` feeds the checks' declared parameters; with ``strict_params`` one that no
+    selected check takes is a UsageError (the CLI's typo guard; gates pass shared params).
+    ``expected_ms`` (e.g. durations from history) starts the slowest checks first.
     ``on_result`` is called (in the calling thread) as each check finishes. ``target`` is the
     label recorded for the database (default: ``host:port/dbname``, no credentials).
     """
@@ -365,7 +368,7 @@ def run_dataclips(
             clips.append(clip)
     declared = {p.name for c in clips for p in c.params}
     unknown = sorted(set(params) - declared)
-    if unknown:
+    if unknown and strict_params:
         raise UsageError(
             f"--param {unknown[0]}: no selected Dataclip takes it"
             + (f" (they take: {', '.join(sorted(declared))})" if declared else ""),

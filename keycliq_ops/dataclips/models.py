@@ -160,6 +160,7 @@ class CheckResult(_Model):
     title: str
     verdict: Verdict
     severity: Severity = "medium"
+    returns: Shape = Field(default="rows", description="`one-row` or `rows`.")
     duration_ms: float = Field(description="Time on the database for this check (ms).")
     columns: list[str] = Field(default_factory=list)
     rows: list[list[Any]] = Field(
