@@ -208,6 +208,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, a keep-alive client waits
+    # for the delayed ACK (~40 ms) on every answer, which real Heroku does not cost.
+    disable_nagle_algorithm = True
     server: SandboxHTTPServer
     server_version = "keycliq-sandbox"
     sys_version = ""
@@ -244,6 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
                 fault = self.server.faults.take("http", path)
                 if fault:
                     raise _fault_error(fault.status)
+                self._two_factor(path)
             if route.auth and not self._authorized():
                 raise ApiError(401, "unauthorized", "Invalid credentials provided.")
             if route.api and route.link is not None:
@@ -292,6 +296,15 @@ class _Handler(BaseHTTPRequestHandler):
             except (ValueError, UnicodeDecodeError):
                 return False
         return bool(given) and hmac.compare_digest(given.encode(), self.server.token.encode())
+
+    def _two_factor(self, path: str) -> None:
+        """403 ``two_factor`` unless the request carries the code a planted fault wants."""
+        given = self.headers.get("Heroku-Two-Factor-Code")
+        for fault in self.server.faults.pending():
+            if fault.kind == "two-factor" and fnmatch.fnmatchcase(path, fault.target):
+                if fault.message != given:
+                    self.server.faults.take("two-factor", path)
+                    raise ApiError(403, "two_factor", "A second authentication factor is required.")
 
     def _slow(self, path: str) -> None:
         fault = self.server.faults.take("slow", path)
