@@ -5,48 +5,47 @@ Only verdicts and numbers cross over (no row data: rows may hold personal data).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from keycliq_ops.checklists.checks import DataclipOutcome
 from keycliq_ops.checklists.results import CheckSummary
 
+if TYPE_CHECKING:
+    from keycliq_ops.config.models import DataclipSettings
+    from keycliq_ops.dataclips import Catalog
+
 
 class EngineRunner:
-    """Runs Dataclips from the catalogue in ``folder`` with ``settings`` (DataclipSettings)."""
+    """Runs Dataclips of the catalogue in ``folder`` with ``settings`` (keycliq.yaml)."""
 
-    def __init__(self, folder: Path, settings: Any = None) -> None:
+    def __init__(self, folder: Path, settings: DataclipSettings | None = None) -> None:
         self.folder = folder
         self.settings = settings
-        self._catalog: Any = None
-
-    def _engine(self) -> Any:
-        return importlib.import_module("keycliq_ops.dataclips")
+        self._catalog: Catalog | None = None
 
     @property
-    def catalog(self) -> Any:
+    def catalog(self) -> Catalog:
         if self._catalog is None:
-            self._catalog = self._engine().load_catalog(self.folder)
+            from keycliq_ops.dataclips import load_catalog
+
+            self._catalog = load_catalog(self.folder)
         return self._catalog
 
     def known_ids(self) -> set[str]:
-        return {clip.id for clip in self.catalog.all()}
+        return set(self.catalog.ids())
 
     def __call__(
         self, ids: Sequence[str], database_url: str, params: Mapping[str, str]
     ) -> DataclipOutcome:
-        run = self._engine().run_dataclips(
+        from keycliq_ops.dataclips import run_dataclips
+
+        run = run_dataclips(
             self.catalog, list(ids), database_url, params=dict(params), settings=self.settings
         )
         checks = [
-            CheckSummary(
-                id=r.id,
-                verdict=r.verdict,
-                numbers=dict(getattr(r, "numbers", {}) or {}),
-                error=getattr(r, "error", None),
-            )
+            CheckSummary(id=r.id, verdict=r.verdict, numbers=dict(r.numbers), error=r.error)
             for r in run.results
         ]
-        return DataclipOutcome(verdict=str(run.verdict), ok=bool(run.ok), checks=checks)
+        return DataclipOutcome(verdict=run.verdict, ok=run.ok, checks=checks)

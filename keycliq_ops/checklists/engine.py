@@ -166,8 +166,9 @@ class _Run:
         known_ids = getattr(ctx.dataclip_runner, "known_ids", None)
         if has_dataclips and callable(known_ids):
             known: set[str] = set(known_ids())
+            lowered = {k.lower() for k in known}
             for item in automated:
-                unknown = [d for d in getattr(item, "dataclips", []) if d not in known]
+                unknown = [d for d in getattr(item, "dataclips", []) if d.lower() not in lowered]
                 if unknown:
                     raise UsageError(
                         f"item {item.id} names unknown Dataclip(s) {', '.join(unknown)} "
