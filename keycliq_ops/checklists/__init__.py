@@ -15,7 +15,7 @@ Public API (the deploy and promote pipelines call it)::
     result.raise_for_verdict()                    # GateFailed (1) / Interrupted (130)
 """
 
-from keycliq_ops.checklists.answers import AnswersFile, AnswersPrompter
+from keycliq_ops.checklists.answers import AnswersFile, AnswersPrompter, render_answers
 from keycliq_ops.checklists.checks import DataclipOutcome, DataclipRunner
 from keycliq_ops.checklists.dataclip_runner import EngineRunner
 from keycliq_ops.checklists.engine import ChecklistContext, Event, plan_checklist, run_checklist
@@ -63,6 +63,7 @@ __all__ = [
     "load_checklist",
     "parse_checklist",
     "plan_checklist",
+    "render_answers",
     "run_checklist",
     "state_path",
 ]

@@ -18,7 +18,7 @@ Every answer says who gave it (``by``) and why (``reason``); see docs/checklists
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -77,13 +77,32 @@ class AnswerEntry(BaseModel):
         return Answer(self.answer, reason=self.reason, who=self.by)
 
 
+class ChecklistAnswers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answers: dict[str, AnswerEntry] = Field(description="Answers by item id.")
+
+
 class AnswersFile(BaseModel):
+    """One checklist's answers (``answers:``), or several's (``checklists: {name: {answers}}``)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1] = 1
     checklist: str | None = Field(default=None, description="Checklist these answers are for.")
     commit: str | None = Field(default=None, min_length=4, description="Commit (or prefix).")
-    answers: dict[str, AnswerEntry] = Field(description="Answers by item id.")
+    answers: dict[str, AnswerEntry] | None = Field(default=None, description="By item id.")
+    checklists: dict[str, ChecklistAnswers] | None = Field(
+        default=None, description="Answers for several checklists, by checklist name."
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AnswersFile:
+        if (self.answers is None) == (self.checklists is None):
+            raise ValueError("give exactly one of `answers:` or `checklists:`")
+        if self.checklists is not None and self.checklist is not None:
+            raise ValueError("`checklist:` goes with `answers:`; `checklists:` names its own")
+        return self
 
 
 def _parse(doc: YamlDoc) -> AnswersFile:
@@ -111,20 +130,37 @@ class AnswersPrompter:
         self.path = path
         self._doc = load_yaml(path)
         self.file = _parse(self._doc)
+        self._entries: dict[str, AnswerEntry] = self.file.answers or {}
+        self._base: tuple[str, ...] = ("answers",)
 
     @property
     def description(self) -> str:
         return f"answers file {self.path}"
 
     def _where(self, item_id: str, key: str | None = None) -> str:
-        return self._doc.where(("answers", item_id, *([key] if key else [])))
+        return self._doc.where((*self._base, item_id, *([key] if key else [])))
 
-    def preflight(self, checklist: Checklist, items: Sequence[Item], commit: str | None) -> None:
+    def _select(self, checklist: Checklist) -> None:
         f = self.file
+        if f.checklists is not None:
+            if checklist.name not in f.checklists:
+                raise UsageError(
+                    f"{self.path} has no answers for checklist {checklist.name!r} "
+                    f"(it has: {', '.join(f.checklists) or 'none'})"
+                )
+            self._entries = f.checklists[checklist.name].answers
+            self._base = ("checklists", checklist.name, "answers")
+            return
         if f.checklist is not None and f.checklist != checklist.name:
             raise UsageError(
                 f"{self.path} answers checklist {f.checklist!r}, not {checklist.name!r}"
             )
+        self._entries = f.answers or {}
+        self._base = ("answers",)
+
+    def preflight(self, checklist: Checklist, items: Sequence[Item], commit: str | None) -> None:
+        f = self.file
+        self._select(checklist)
         if f.commit is not None and not (commit and commit.startswith(f.commit)):
             raise UsageError(
                 f"{self.path} is for commit {f.commit}, "
@@ -132,7 +168,7 @@ class AnswersPrompter:
                 hint="answers say what a person saw for one commit; write them for this one",
             )
         by_id = {item.id: item for _, item in checklist.items()}
-        for item_id, entry in f.answers.items():
+        for item_id, entry in self._entries.items():
             item = by_id.get(item_id)
             if item is None:
                 raise ConfigError(
@@ -147,7 +183,7 @@ class AnswersPrompter:
                     location=self._where(item_id),
                 )
             self._check_entry(item, entry)
-        missing = [i for i in items if is_manual(i) and i.required and i.id not in f.answers]
+        missing = [i for i in items if is_manual(i) and i.required and i.id not in self._entries]
         if missing:
             names = ", ".join(f"{i.id} ({i.kind})" for i in missing)
             raise UsageError(
@@ -178,7 +214,53 @@ class AnswersPrompter:
             )
 
     def ask(self, question: Question) -> Answer:
-        entry = self.file.answers.get(question.item_id)
+        entry = self._entries.get(question.item_id)
         if entry is None:
             return Answer("skip", reason=f"not answered in {self.path}", who="answers file")
         return entry.to_answer()
+
+
+def render_answers(
+    checklists: Sequence[Checklist],
+    *,
+    by: str,
+    reason: str,
+    values: Mapping[str, str] | None = None,
+    commit: str | None = None,
+) -> str:
+    """An answers file (``checklists:`` form) for the required manual items of
+    ``checklists``: confirm items ``yes``; input items the value of their variable in
+    ``values`` (one without a value is left out, so a run names it). Optional items are
+    left out, so they are skipped. Each answer carries ``by`` and ``reason``; each item's
+    text is written above it as a comment. For demos and as a starting point to edit."""
+    import json
+
+    values = values or {}
+    lines = ["# keycliq checklist answers: docs/checklists.md", "version: 1"]
+    if commit:
+        lines.append(f"commit: {json.dumps(commit)}")
+    lines.append("checklists:")
+    for cl in checklists:
+        lines += [f"  {cl.name}:", "    answers:"]
+        entries = 0
+        for _, item in cl.items():
+            if not is_manual(item) or not item.required:
+                continue
+            if isinstance(item, InputItem):
+                if item.name not in values:
+                    continue
+                answer = f"value: {json.dumps(values[item.name])}"
+            else:
+                answer = "answer: yes"
+            text = " ".join(item.text.split())
+            lines += [
+                f"      # {text}",
+                f"      {item.id}:",
+                f"        {answer}",
+                f"        by: {json.dumps(by)}",
+                f"        reason: {json.dumps(reason)}",
+            ]
+            entries += 1
+        if entries == 0:
+            lines[-1] = "    answers: {}"
+    return "\n".join(lines) + "\n"

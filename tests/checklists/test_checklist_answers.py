@@ -165,3 +165,68 @@ def test_answers_for_another_checklist_or_commit(checklist, tmp_path: Path) -> N
     prompter = AnswersPrompter(write(tmp_path / "b.yaml", GOOD))
     with pytest.raises(UsageError, match="is for commit abc1234, this run is for ffff"):
         prompter.preflight(checklist, _items(checklist), "ffff" * 10)
+
+
+MULTI = """
+version: 1
+checklists:
+  t:
+    answers:
+      deployed:
+        answer: yes
+        by: Ana
+        reason: seen
+      user:
+        value: "ck12345abc"
+        by: Ana
+        reason: seen
+  production:
+    answers:
+      light-scan:
+        answer: yes
+        by: Ana
+        reason: seen
+"""
+
+
+def test_one_file_for_several_checklists(checklist, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    prompter = AnswersPrompter(write(tmp_path / "a.yaml", MULTI))
+    prompter.preflight(checklist, _items(checklist), None)
+    assert prompter.ask(_q("user", "input")).value == "ck12345abc"
+    bad = MULTI.replace("      user:\n", "      usr:\n")
+    prompter = AnswersPrompter(write(tmp_path / "b.yaml", bad))
+    with pytest.raises(ConfigError) as info:
+        prompter.preflight(checklist, _items(checklist), None)
+    assert info.value.message.startswith(f"{tmp_path / 'b.yaml'}:9: no item 'usr' in checklist t")
+    other = load_checklist(write(tmp_path / "other.yaml", LIST))
+    with pytest.raises(UsageError, match=r"has no answers for checklist 'other' \(it has: t, prod"):
+        AnswersPrompter(tmp_path / "a.yaml").preflight(other, _items(other), None)
+    with pytest.raises(ConfigError, match="exactly one of `answers:` or `checklists:`"):
+        AnswersPrompter(write(tmp_path / "c.yaml", MULTI + "answers: {}\n"))
+
+
+def test_rendered_answers_fit_the_shipped_checklists(tmp_path: Path) -> None:
+    from keycliq_ops.checklists import find_checklist, render_answers
+    from keycliq_ops.config.loader import SHIPPED_CHECKLISTS
+
+    shipped = [
+        load_checklist(find_checklist(SHIPPED_CHECKLISTS, n)) for n in ("staging", "production")
+    ]
+    text = render_answers(
+        shipped,
+        by="Sandbox demo <demo@keycliq.invalid>",
+        reason="simulated: the sandbox has no browser",
+        values={"userId": "c0123456789abcdef0123456"},
+    )
+    path = write(tmp_path / "answers.yaml", text)
+    for cl in shipped:
+        prompter = AnswersPrompter(path)
+        prompter.preflight(cl, _items(cl), None)  # every required item is answered
+        first = prompter.ask(_q(_items(cl)[0].id))
+        assert first.who == "Sandbox demo <demo@keycliq.invalid>"
+    assert "scan-possible-keys" not in text  # optional: left out, so skipped
+    # without the value the input item is left out, and a run names it
+    text = render_answers(shipped[:1], by="A", reason="r")
+    prompter = AnswersPrompter(write(tmp_path / "b.yaml", text))
+    with pytest.raises(UsageError, match=r"required item\(s\): test-user \(input\)"):
+        prompter.preflight(shipped[0], _items(shipped[0]), None)
