@@ -108,7 +108,21 @@ def list_(  # noqa: PLR0917 - typer maps each option to a parameter
             f"[{_COLORS.get(s.status, 'white')}]{s.status}[/]",
             fmt_duration(s.duration_ms),
         )
-    out().print(table)
+    _print_wide(table)
+
+
+def _print_wide(renderable: Any) -> None:
+    """Tables are cut to a terminal's width; piped output keeps every character."""
+    console = out()
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    import sys
+
+    from rich.console import Console
+
+    wide = Console(file=sys.stdout, width=max(console.width, 240), highlight=False)
+    wide.print(renderable)
 
 
 @app.command(
@@ -165,7 +179,7 @@ def _render_run(run: Run) -> None:
             table.add_column(column)
         for row in rows:
             table.add_row(*row)
-        console.print(table)
+        _print_wide(table)
 
     section("Steps", ["step", "status", "started", "duration", "detail"], step_rows(run))
     facts, columns, items = checklist_parts(run.value("checklist"))

@@ -18,8 +18,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from keycliq_ops.redact import Redactor, is_secret_name, mask
+from keycliq_ops.redact import is_secret_name, mask
 
+# Linear-time on any input (``redact.redact_url``'s pattern backtracks quadratically on long
+# runs of letters, so records never go through it): the userinfo after ``://``.
+_URL_USERINFO = re.compile(r"://[^@/\s]+@")
 _TOKEN_SHAPES = re.compile(
     r"\b(?:HRKU-[A-Za-z0-9_-]{16,}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,})"
     r"|(?<=Bearer )[A-Za-z0-9._~+/=-]{12,}",
@@ -53,13 +56,15 @@ class Scrubber:
     """Masks secrets in a JSON tree; ``add`` registers more secret values."""
 
     def __init__(self, secrets: Iterable[str | None] = (), *, environ: bool = True) -> None:
-        self._redactor = Redactor()
+        self._secrets: list[str] = []
         self.add(*secrets)
         if environ:
             self.add_environment(os.environ)
 
     def add(self, *secrets: str | None) -> None:
-        self._redactor.add(*secrets)
+        # Very short values would scrub ordinary words; they are not real secrets.
+        known = set(self._secrets) | {v for v in secrets if v and len(v) >= 6}
+        self._secrets = sorted(known, key=len, reverse=True)
 
     def add_environment(self, env: Mapping[str, str]) -> None:
         """Register the values of secret-named variables (URLs: only their credentials)."""
@@ -71,7 +76,12 @@ class Scrubber:
             self.add(value)
 
     def text(self, value: str) -> str:
-        return _TOKEN_SHAPES.sub(lambda m: mask(m.group(0)), self._redactor(value))
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, mask(secret))
+        if "://" in value:
+            value = _URL_USERINFO.sub("://•••@", value)
+        return _TOKEN_SHAPES.sub(lambda m: mask(m.group(0)), value)
 
     def __call__(self, tree: Any, *, key: str | None = None) -> Any:
         if isinstance(tree, str):
