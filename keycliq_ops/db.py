@@ -1,8 +1,8 @@
 """Database adapter: every connection keycliq opens to an app's PostgreSQL goes through here.
 
 - ``connect`` opens a psycopg connection with a connect timeout, a few retries with
-  backoff on transient failures (never on bad credentials), an ``application_name``, and (by default) a read-only session with
-  ``statement_timeout`` and ``lock_timeout``.
+  backoff on transient failures (never on bad credentials), an ``application_name``, and
+  (by default) a read-only session with ``statement_timeout`` and ``lock_timeout``.
 - TLS is required for any host that is not local: ``sslmode`` becomes ``require`` unless the
   URL already asks for ``require``/``verify-ca``/``verify-full``; ``sslmode=disable`` towards a
   remote host is refused. Local means a unix socket, ``localhost``, ``127.0.0.1`` or ``::1``.

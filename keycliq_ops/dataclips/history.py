@@ -84,11 +84,11 @@ def read_history(path: Path) -> list[dict[str, Any]]:
         try:
             entry = json.loads(line)
             ok = isinstance(entry, dict) and isinstance(entry.get("checks"), dict)
-        except json.JSONDecodeError:
+        except json.JSONDecodeError as exc:
+            if exc.pos >= len(line.rstrip()) or exc.msg.startswith("Unterminated string"):
+                continue  # a torn record (a crash mid-write): JSON cut short, skipped
             ok = False
         if not ok:
-            if n == len(lines):
-                continue  # a torn last line (no newline: a crash mid-write) is skipped
             raise ConfigError(
                 "not a Dataclip history record",
                 location=f"{path}:{n}",
