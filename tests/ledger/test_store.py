@@ -162,7 +162,7 @@ def test_a_damaged_last_record_stops_appends(ledger: Ledger) -> None:
     deploy(ledger)
     data = ledger.path.read_bytes()
     ledger.path.write_bytes(data[:-30] + b"garbage}\n")
-    with pytest.raises(LedgerError, match="the last record .* is damaged"):
+    with pytest.raises(LedgerError, match=r"the last record .* is damaged"):
         ledger.begin("deploy", "staging")
     assert ledger.path.read_bytes() == data[:-30] + b"garbage}\n"
 
