@@ -260,7 +260,9 @@ class Engine:
         with self.lock:
             rel.status = "succeeded" if succeeded else "failed"
             rel.updated_at = now()
-            if succeeded:
+            current = app.current
+            # A newer release that already finished keeps its place (releases supersede).
+            if succeeded and (current is None or current.version < rel.version):
                 for other in app.releases:
                     other.current = other is rel
                 app.released_at = rel.updated_at

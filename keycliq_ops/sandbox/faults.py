@@ -14,6 +14,7 @@ Spec syntax (``keycliq sandbox up --fault SPEC``)::
     build-fail@keycliq-staging             the next build of the app fails
     release-fail@keycliq-staging           the next release phase of the app exits 1
     promote-fail@keycliq-production        the app fails as the next promotion target
+    two-factor=123456x*@/pipeline-promotions  requests there need that Heroku-Two-Factor-Code
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from typing import Literal
 
 from keycliq_ops.errors import UsageError
 
-FaultKind = Literal["http", "slow", "cut", "build-fail", "release-fail", "promote-fail"]
+FaultKind = Literal[
+    "http", "slow", "cut", "build-fail", "release-fail", "promote-fail", "two-factor"
+]
 STREAM_KINDS = ("build", "release", "dyno", "log", "*")
 
 _SPEC = re.compile(
@@ -88,6 +91,10 @@ def parse_fault(spec: str) -> Fault:
                 f"--fault {spec!r}: stream must be one of {', '.join(STREAM_KINDS)}", hint=hint
             )
         return Fault("cut", target or "*", count, after_bytes=int(value or 0))
+    if kind == "two-factor":
+        if not value or not target:
+            raise UsageError(f"--fault {spec!r}: e.g. two-factor=123456x*@/pipeline-promotions")
+        return Fault("two-factor", target, count, message=value)
     if kind in _APP_KINDS:
         if not target:
             raise UsageError(f"--fault {spec!r}: name the app, e.g. {kind}@keycliq-staging")
@@ -153,9 +160,14 @@ class FaultBook:
     def fail_promotion(self, app: str, message: str | None = None, count: int | None = 1) -> Fault:
         return self.add(Fault("promote-fail", app, count, message=message))
 
+    def require_two_factor(self, path: str, code: str, count: int | None = None) -> Fault:
+        """Requests on ``path`` (glob) without ``Heroku-Two-Factor-Code: code`` answer 403
+        ``two_factor``; each refusal spends one use (``None``: until cleared)."""
+        return self.add(Fault("two-factor", path, count, message=code))
+
 
 def _matches(kind: FaultKind, target: str, subject: str) -> bool:
-    if kind in ("http", "slow"):
+    if kind in ("http", "slow", "two-factor"):
         return fnmatch.fnmatchcase(subject, target)
     if kind == "cut":
         return target in ("*", subject)

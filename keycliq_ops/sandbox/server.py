@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fnmatch
 import hmac
 import json
 import re
@@ -301,10 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
         """403 ``two_factor`` unless the request carries the code a planted fault wants."""
         given = self.headers.get("Heroku-Two-Factor-Code")
         for fault in self.server.faults.pending():
-            if fault.kind == "two-factor" and fnmatch.fnmatchcase(path, fault.target):
-                if fault.message != given:
-                    self.server.faults.take("two-factor", path)
-                    raise ApiError(403, "two_factor", "A second authentication factor is required.")
+            wanted = fault.kind == "two-factor" and fnmatch.fnmatchcase(path, fault.target)
+            if wanted and fault.message != given:
+                self.server.faults.take("two-factor", path)
+                raise ApiError(403, "two_factor", "A second authentication factor is required.")
 
     def _slow(self, path: str) -> None:
         fault = self.server.faults.take("slow", path)
