@@ -136,7 +136,7 @@ def _detail(item: Any) -> str:
     "interrupted.\n\n"
     "Example: keycliq checklist run staging --answers ci/answers.yaml --json",
 )
-def run(  # noqa: PLR0917 - typer maps each option to a parameter
+def run(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Checklist name (e.g. staging) or a .yaml path."),
     env: str | None = typer.Option(
