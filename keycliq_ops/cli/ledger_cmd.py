@@ -44,7 +44,7 @@ def _ledger(ctx: typer.Context) -> Ledger:
     "shows as interrupted.\n\n"
     "Example: keycliq ledger list --env production --since 30d --outcome failed",
 )
-def list_(  # noqa: PLR0917 - typer maps each option to a parameter
+def list_(
     ctx: typer.Context,
     env: str | None = typer.Option(
         None, "--env", "-e", help="Only this environment. Example: --env staging"
