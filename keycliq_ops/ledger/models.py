@@ -112,9 +112,10 @@ class DataclipResult(_Model):
 class Record(_Model):
     """What a caller records: the content of one ledger line (id, time, hashes come later).
 
-    ``checklist`` is the checklist result dumped as JSON; its documented shape is
-    ``{"name": str, "passed": bool, "items": [{"id", "text", "answer", "note"}, ...]}``
-    (other keys are kept as they are). ``details`` holds action-specific JSON facts
+    ``checklist`` is a checklist result dumped as JSON (``ChecklistResult.model_dump(
+    mode="json")``): top-level facts (``checklist``, ``title``, ``verdict``, ``digest``…) and
+    ``items``, a list of objects with ``id``, ``section``, ``verdict``, ``answer``, ``reason``,
+    ``who``… Any JSON object is kept as it is. ``details`` holds action-specific JSON facts
     (promotion target ids, the release rolled back to, the config var rotated, ...).
     """
 

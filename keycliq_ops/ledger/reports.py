@@ -102,17 +102,30 @@ def step_rows(run: Run) -> list[list[str]]:
     ]
 
 
+# Item columns shown in reports, in this order (the JSON export keeps every key).
+_ITEM_COLUMNS = ("id", "text", "section", "verdict", "answer", "reason", "note", "summary", "who")
+_FACT_ORDER = ("name", "checklist", "title", "verdict", "passed", "env", "app", "commit")
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value in ([], {})
+
+
 def checklist_parts(checklist: dict[str, Any] | None) -> tuple[Rows, list[str], list[list[str]]]:
-    """(facts, item columns, item rows) of a checklist dump."""
+    """(facts, item columns, item rows) of a checklist dump; empty values are left out."""
     if not checklist:
         return [], [], []
     items = checklist.get("items")
     rows = items if isinstance(items, list) and all(isinstance(i, dict) for i in items) else []
-    facts = [(k, _text(v)) for k, v in checklist.items() if not (k == "items" and rows)]
-    preferred = ["id", "text", "answer", "note"]
-    columns = [c for c in preferred if any(c in r for r in rows)]
-    for r in rows:
-        columns += [k for k in r if k not in columns]
+    keys = sorted(
+        (k for k, v in checklist.items() if not _empty(v) and not (k == "items" and rows)),
+        key=lambda k: (_FACT_ORDER.index(k) if k in _FACT_ORDER else len(_FACT_ORDER), k),
+    )
+    facts = [(k, _text(checklist[k])) for k in keys]
+    columns = [c for c in _ITEM_COLUMNS if any(not _empty(r.get(c)) for r in rows)]
+    if not columns:
+        for r in rows:
+            columns += [k for k in r if k not in columns]
     return facts, columns, [[_text(r.get(c)) if c in r else "" for c in columns] for r in rows]
 
 
@@ -133,9 +146,10 @@ def integrity_rows(run: Run, verify: VerifyReport) -> Rows:
         if rec is not None:
             rows.append((label, f"{rec.id} · hash {rec.hash}"))
     state = "verified" if verify.ok else f"NOT verified: {_problem(verify)}"
+    count = f"{verify.records} record{'' if verify.records == 1 else 's'}"
     rows += [
         ("Ledger", verify.path),
-        ("Chain at export", f"{state} ({verify.records} records)"),
+        ("Chain at export", f"{state} ({count})"),
         ("Chain head", verify.head or "—"),
     ]
     return rows

@@ -164,3 +164,51 @@ def test_chain_export_is_json_with_every_record_byte_for_byte(run: Run, ledger: 
 )
 def test_durations(ms: int | None, text: str) -> None:
     assert fmt_duration(ms) == text
+
+
+def test_a_real_checklist_result_renders_readably(ledger: Ledger) -> None:
+    from datetime import UTC, datetime
+
+    from keycliq_ops.checklists.results import ChecklistResult, ItemResult
+
+    when = datetime(2026, 11, 28, 3, 10, tzinfo=UTC)
+    result = ChecklistResult(
+        checklist="staging",
+        title="Staging smoke",
+        digest="ab" * 32,
+        env="staging",
+        commit="3f2a9c1d",
+        started=when,
+        verdict="passed",
+        answered_by="terminal",
+        items=[
+            ItemResult(
+                id="login",
+                kind="confirm",
+                section="Auth",
+                required=True,
+                verdict="passed",
+                answer="yes",
+                who="Ann",
+                when=when,
+            ),
+            ItemResult(
+                id="mail",
+                kind="confirm",
+                section="Mail",
+                required=False,
+                verdict="skipped",
+                reason="Resend down",
+                who="Ann",
+                when=when,
+            ),
+        ],
+    )
+    start = ledger.begin("checklist", "staging", checklist=result)
+    run = ledger.run(start.id)
+    text = render_markdown(run, ledger.verify())
+    assert "| id | section | verdict | answer | reason | who |" in text
+    assert "| mail | Mail | skipped | — | Resend down | Ann |" in text
+    assert "- checklist: staging\n- title: Staging smoke\n- verdict: passed\n" in text
+    assert "finished" not in text  # empty values are left out
+    assert ChecklistResult.model_validate(run.start.checklist) == result  # round-trips
