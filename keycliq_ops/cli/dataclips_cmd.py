@@ -7,7 +7,6 @@ keep history beside the ledger (``$KEYCLIQ_LEDGER``'s folder, else
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +36,7 @@ _VERDICT_STYLE = {
 }
 _MARK = {"pass": "✓", "warn": "!", "fail": "✗", "error": "?"}
 SHOWN_ROWS = 20
-_ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+_ISO_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
 
 
 def _maybe_load(ctx: typer.Context) -> LoadedConfig | None:
@@ -122,6 +121,7 @@ def _is_number(v: Any) -> bool:
 
 def _fmt(v: Any) -> str:
     import json
+    import re
 
     if v is None:
         return "NULL"
@@ -131,7 +131,7 @@ def _fmt(v: Any) -> str:
         return f"{v:,}"
     if isinstance(v, float):
         return f"{v:,.4f}".rstrip("0").rstrip(".") if not v.is_integer() else f"{int(v):,}"
-    if isinstance(v, str) and _ISO_TIME.match(v):
+    if isinstance(v, str) and re.match(_ISO_TIME, v):
         return v[:19].replace("T", " ")
     if isinstance(v, dict | list):
         text = json.dumps(v, separators=(",", ":"))
