@@ -8,7 +8,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from keycliq_ops.errors import UsageError
 from keycliq_ops.ledger.models import ACTIONS, STATUSES, Status, StoredRecord
@@ -24,7 +24,12 @@ class Filters(BaseModel):
     environment: str | None = None
     action: str | None = None
     status: str | None = Field(default=None, description="Derived status (outcome).")
-    since: datetime | None = None
+    since: datetime | None = Field(default=None, description="A naive time is taken as UTC.")
+
+    @field_validator("since")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
     def check(self) -> Filters:
         if self.action is not None and self.action not in ACTIONS:
