@@ -320,9 +320,14 @@ def _render_run(run: DataclipRun) -> None:
 def run(
     ctx: typer.Context,
     ids: list[str] = typer.Argument(
-        None, metavar="[ID]...", help="Check ids to run, e.g. E1 E2 E3 (or use --all / --tag)."
+        None, metavar="ID", help="Check ids to run, e.g. E1 E2 E3 (or use --all / --tag)."
     ),
-    all_: bool = typer.Option(False, "--all", help="Run every check in the catalogue."),
+    all_: bool = typer.Option(
+        False,
+        "--all",
+        help="Run every check in the catalogue. Example: keycliq dataclips run --all "
+        "--app staging --param userId=ckx1abc",
+    ),
     tag: str | None = typer.Option(
         None, "--tag", help="Run the checks with this tag, e.g. --tag integrity."
     ),
@@ -357,10 +362,16 @@ def run(
         help="Also write one CSV per check into DIR. Example: --csv out/",
     ),
     fail_on_warn: bool = typer.Option(
-        False, "--fail-on-warn", help="Exit 1 when a check warns (default: warnings pass)."
+        False,
+        "--fail-on-warn",
+        help="Exit 1 when a check warns (default: warnings pass). "
+        "Example: keycliq dataclips run H I --app staging --fail-on-warn",
     ),
     no_history: bool = typer.Option(
-        False, "--no-history", help="Do not append this run's numbers to the history file."
+        False,
+        "--no-history",
+        help="Do not append this run's numbers to the history file. "
+        "Example: keycliq dataclips run A --database-url $URL --no-history",
     ),
     concurrency: int | None = typer.Option(
         None,
