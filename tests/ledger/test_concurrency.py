@@ -63,3 +63,24 @@ def test_eight_processes_times_fifty_appends(ledger_path: Path, tmp_path: Path) 
     ids = [r.id for r in records]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert not ledger.partial_path.exists()
+
+
+def test_threads_sharing_one_ledger(ledger: Ledger) -> None:
+    import threading
+
+    from keycliq_ops.ledger import Record
+
+    def work(k: int) -> None:
+        for i in range(25):
+            ledger.append(Record(action="checklist", outcome="succeeded", details={"t": k, "i": i}))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    report = ledger.verify()
+    assert report.ok and report.records == 100
+    assert sorted((r.details["t"], r.details["i"]) for r in ledger.iter()) == [
+        (k, i) for k in range(4) for i in range(25)
+    ]
