@@ -160,6 +160,7 @@ def connect(
     attempts: int = CONNECT_ATTEMPTS,
     autocommit: bool = False,
     application_name: str = "keycliq",
+    parallel_workers: int | None = None,
 ) -> psycopg.Connection[Any]:
     """Open a connection; its session is read-only with the given timeouts.
 
@@ -180,6 +181,8 @@ def connect(
         settings.append(f"SET statement_timeout = {int(statement_timeout_ms)}")
     if lock_timeout_ms is not None:
         settings.append(f"SET lock_timeout = {int(lock_timeout_ms)}")
+    if parallel_workers is not None:
+        settings.append(f"SET max_parallel_workers_per_gather = {int(parallel_workers)}")
     if read_only:
         settings.append("SET default_transaction_read_only = on")
     try:

@@ -196,6 +196,7 @@ class _Runner:
         self.url = url
         self.settings = settings
         self.max_rows = max_rows
+        self.parallel_workers: int | None = None
         self.todo: queue.SimpleQueue[tuple[int, Dataclip, list[Any]]] = queue.SimpleQueue()
         for i, (clip, values) in enumerate(checks):
             self.todo.put((i, clip, values))
@@ -292,6 +293,7 @@ class _Runner:
                     statement_timeout_ms=self.settings.statement_timeout_ms,
                     lock_timeout_ms=self.settings.lock_timeout_ms,
                     application_name="keycliq dataclips",
+                    parallel_workers=self.parallel_workers,
                 )
             except BaseException as exc:
                 self.done.put(("no-connection", exc))
@@ -384,6 +386,11 @@ def run_dataclips(
     fatal: BaseException | None = None
     no_connection: BaseException | None = None
     n_workers = min(settings.concurrency, len(clips))
+    runner.parallel_workers = (
+        settings.parallel_workers
+        if settings.parallel_workers is not None
+        else (0 if n_workers > 1 else None)
+    )
     threads = [
         threading.Thread(target=runner.worker, name=f"dataclips-{i}", daemon=True)
         for i in range(n_workers)
