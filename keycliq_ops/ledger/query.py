@@ -68,14 +68,6 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def id_time(record_id: str) -> datetime | None:
-    """The second an id was made in (ids sort by it)."""
-    try:
-        return datetime.strptime(record_id[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
 class RunSummary(BaseModel):
     """One row of `ledger list`."""
 

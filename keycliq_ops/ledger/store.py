@@ -11,14 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import secrets
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from keycliq_ops.errors import UsageError
-from keycliq_ops.ledger import fileio
+from keycliq_ops.ledger import fileio, ids
 from keycliq_ops.ledger.chain import (
     GENESIS,
     Problem,
@@ -36,12 +35,11 @@ from keycliq_ops.ledger.models import (
     Record,
     StoredRecord,
 )
-from keycliq_ops.ledger.query import Filters, Run, derive_status, id_time
+from keycliq_ops.ledger.query import Filters, Run, derive_status
 from keycliq_ops.ledger.scrub import Scrubber
 
 MAX_LINE = 1024 * 1024  # a record larger than this is refused
 _TAIL_LIMIT = 16 * MAX_LINE
-_ID_TIME = "%Y%m%dT%H%M%S"
 
 
 class Ledger:
@@ -132,7 +130,7 @@ class Ledger:
             now = datetime.now(UTC)
             content.update(
                 schema=SCHEMA_VERSION,
-                id=next_id(now, last_id),
+                id=ids.next_id(now, last_id),
                 ts=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 prev=prev,
             )
@@ -261,64 +259,28 @@ class Ledger:
                 f"no record {prefix!r} in {self.path}", hint="`keycliq ledger list` shows ids"
             )
         if len(found) > 1:
-            ids = ", ".join(r.id for _, r in found[:5])
-            more = "…" if len(found) > 5 else ""
+            names = ", ".join(r.id for _, r in found[:5])
+            more = "…" if len(found) >= ids.MAX_MATCHES else ""
             raise UsageError(
-                f"{prefix!r} matches {len(found)}{'+' if len(found) > 5 else ''} records "
-                f"({ids}{more})",
+                f"{prefix!r} matches {len(found)}{'+' if more else ''} records ({names}{more})",
                 hint="give more characters of the id",
             )
         return found[0][1]
 
     def _matching(self, prefix: str, *, exact: bool) -> list[tuple[int, StoredRecord]]:
-        """Records by id prefix: bisection on the sorted ids, a scan if the file is unsorted."""
         end = self._end()
         if end == 0:
             return []
         with self.path.open("rb") as fh:
-            found = self._bisect(fh, prefix, end, exact)
-            if not found:
-                found = self._scan(fh, prefix, end, exact)
-        return found
-
-    def _bisect(
-        self, fh: Any, prefix: str, end: int, exact: bool
-    ) -> list[tuple[int, StoredRecord]]:
-        lo, hi = 0, end
-        while lo < hi:
-            mid = (lo + hi) // 2
-            got = fileio.line_from(fh, mid, end)
-            if got is None or _id_of(got[1]) >= prefix:
-                hi = mid
-            else:
-                lo = mid + 1
-        found: list[tuple[int, StoredRecord]] = []
-        got = fileio.line_from(fh, lo, end)
-        while got is not None and len(found) <= 5:
-            offset, raw = got
-            rid = _id_of(raw)
-            if not (rid == prefix if exact else rid.startswith(prefix)):
-                break
-            found.append((offset, self._parse(raw, f" (byte {offset})")))
-            got = fileio.line_from(fh, offset + len(raw) + 1, end)
-        return found
-
-    def _scan(self, fh: Any, prefix: str, end: int, exact: bool) -> list[tuple[int, StoredRecord]]:
-        needle = f'"id":"{prefix}'.encode()
-        found: list[tuple[int, StoredRecord]] = []
-        for offset, raw in fileio.iter_forward(fh, 0, end):
-            if needle in raw:
-                rid = _id_of(raw)
-                if rid == prefix if exact else rid.startswith(prefix):
-                    found.append((offset, self._parse(raw, f" (byte {offset})")))
-        return found
+            found = ids.lookup(fh, prefix, end, exact=exact)
+        return [(offset, self._parse(raw, f" (byte {offset})")) for offset, raw in found]
 
     def completion_of(self, start: StoredRecord) -> StoredRecord | None:
         """The record that completes ``start`` (searched after it)."""
         needle = f'"ref":"{start.id}"'.encode()
         end = self._end()
         with self.path.open("rb") as fh:
-            located = self._bisect(fh, start.id, end, True)
+            located = ids.lookup(fh, start.id, end, exact=True)
             begin = located[0][0] if located else 0
             for offset, raw in fileio.iter_forward(fh, begin, end):
                 if needle in raw:
@@ -365,7 +327,7 @@ class Ledger:
                 if ref is not None:
                     completions[ref] = raw
                     continue
-                when = id_time(str(data.get("id", "")))
+                when = ids.id_time(str(data.get("id", "")))
                 if stop_before is not None and when is not None and when < stop_before:
                     break
                 if not filters.start_matches(data):
@@ -447,30 +409,6 @@ class Ledger:
                 if raw.endswith(needle):
                     return True
         return False
-
-
-def next_id(now: datetime, last_id: str | None) -> str:
-    """A new id later than ``last_id``: ``YYYYMMDDTHHMMSS-xxxx`` (UTC second, hex suffix)."""
-    candidate = f"{now.strftime(_ID_TIME)}-{secrets.randbelow(0x8000):04x}"
-    if last_id is None or candidate > last_id:
-        return candidate
-    base, _, suffix = last_id.partition("-")
-    try:
-        number = int(suffix, 16) + 1
-        moment = datetime.strptime(base, _ID_TIME)
-    except ValueError:
-        return candidate
-    if number > 0xFFFF:
-        moment, number = moment + timedelta(seconds=1), 0
-    return f"{moment.strftime(_ID_TIME)}-{number:04x}"
-
-
-def _id_of(raw: bytes) -> str:
-    try:
-        value = json.loads(raw).get("id")
-    except (ValueError, AttributeError):
-        return ""
-    return value if isinstance(value, str) else ""
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -101,8 +101,11 @@ def test_list_refuses_bad_filters_in_one_line(cli, filled: Ledger) -> None:  # t
 
 
 def test_show_prints_one_action_whole(cli, filled: Ledger) -> None:  # type: ignore[no-untyped-def]
-    first = next(filled.iter())
-    result = cli("ledger", "show", first.id[:-1])  # a unique prefix
+    first, *others = filled.iter()
+    prefix = next(  # the shortest prefix no other record shares
+        first.id[:n] for n in range(1, 21) if not any(o.id.startswith(first.id[:n]) for o in others)
+    )
+    result = cli("ledger", "show", prefix)
     assert result.code == 0, result
     for expected in (
         first.id,

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from keycliq_ops.errors import UsageError
 from keycliq_ops.ledger import GENESIS, Filters, Ledger, LedgerError, Record, canonical
-from keycliq_ops.ledger.store import MAX_LINE, next_id
+from keycliq_ops.ledger.ids import next_id
+from keycliq_ops.ledger.store import MAX_LINE
 
 from .helpers import deploy, hand_made, lines
 
