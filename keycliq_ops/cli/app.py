@@ -18,6 +18,8 @@ from keycliq_ops.cli import (
     deploy_cmd,
     init_cmd,
     ledger_cmd,
+    promote_cmd,
+    rollback_cmd,
     sandbox_cmd,
     status_cmd,
 )
@@ -81,6 +83,8 @@ def _root(
 init_cmd.register(app)
 deploy_cmd.register(app)
 status_cmd.register(app)
+promote_cmd.register(app)
+rollback_cmd.register(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(dataclips_cmd.app, name="dataclips")
 app.add_typer(checklist_cmd.app, name="checklist")

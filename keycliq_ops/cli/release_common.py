@@ -162,3 +162,81 @@ def plan_and_exit(plan: list[tuple[str, str, str]], as_json: bool, header: str) 
         out().print(header)
         render_plan(out(), plan)
         out().print("(dry run: nothing was changed)")
+
+
+NO_QUESTIONS_OPTION = typer.Option(
+    False,
+    "--yes",
+    "-y",
+    help="Ask nothing (CI). The act itself still needs --confirm APP, and a two-factor "
+    "code, when Heroku asks, --two-factor-code.",
+)
+CONFIRM_APP_OPTION = typer.Option(
+    None,
+    "--confirm",
+    metavar="APP",
+    help="The app's name, to confirm the act without typing it (CI). "
+    "Example: --confirm keycliq-production",
+)
+TWO_FACTOR_OPTION = typer.Option(
+    None,
+    "--two-factor-code",
+    metavar="CODE",
+    help="A two-factor code for when Heroku asks for one (else it is asked for in a "
+    "terminal). Example: --two-factor-code 123456",
+)
+
+
+def confirm_app(what: str, app: str, *, given: str | None, yes: bool) -> None:
+    """A dangerous act: the app's name typed in a terminal, or given with ``--confirm``."""
+    from keycliq_ops.errors import UsageError
+
+    if given is not None:
+        if given != app:
+            raise UsageError(
+                f"--confirm {given} does not match the app {app}: nothing was done",
+                hint=f"--confirm {app}",
+            )
+        return
+    if yes or not sys.stdin.isatty():
+        why = "--yes does not confirm it" if yes else "there is no terminal to type it in"
+        raise UsageError(
+            f"{what}: confirm by typing the app name, but {why}",
+            hint=f"pass --confirm {app}",
+        )
+    err().print(f"[bold]{what}[/]")
+    typed = typer.prompt(f"Type the app name ({app}) to confirm", default="", err=True)
+    if typed.strip() != app:
+        err().print(f"confirmation {typed.strip()!r} does not match {app}: nothing was done")
+        raise typer.Exit(1)
+
+
+def two_factor_asker(code: str | None, sink: Any, *, yes: bool) -> Any:
+    """What the core calls when Heroku asks for a second factor: ``--two-factor-code``
+    first, then (in a terminal, without --yes) a hidden prompt; None when there is none."""
+    pending = [code] if code else []
+
+    def ask(message: str) -> str | None:
+        if pending:
+            return pending.pop()
+        if yes or not sys.stdin.isatty():
+            return None
+        suspend = getattr(sink, "suspend", None)
+        if suspend:
+            suspend()
+        try:
+            err().print(f"Heroku: {message}")
+            answer: str = typer.prompt("Two-factor code", hide_input=True, err=True)
+            return answer
+        finally:
+            resume = getattr(sink, "resume", None)
+            if resume:
+                resume()
+
+    return ask
+
+
+def close_sink(sink: Any) -> None:
+    close = getattr(sink, "close", None)
+    if close:
+        close()

@@ -105,6 +105,8 @@ def run_release_pipeline(
     from keycliq_ops.ledger import detect_actor
     from keycliq_ops.locks import environment_lock
 
+    extra_fields = dict(extra_fields or {})
+    extra_details: dict[str, Any] = extra_fields.pop("details", None) or {}
     with environment_lock(ctx.root, ctx.env_name, action):
         start = ctx.ledger.begin(
             action,
@@ -113,8 +115,8 @@ def run_release_pipeline(
             commit=ctx.commit,
             branch=ctx.branch,
             actor=detect_actor(ctx.repo.root),
-            details={"resumes": resume_record.id} if resume_record else {},
-            **(extra_fields or {}),
+            details={**extra_details, **({"resumes": resume_record.id} if resume_record else {})},
+            **extra_fields,
         )
         if resume_record is not None and resume_record.checklist:
             from keycliq_ops.checklists import ChecklistResult
@@ -146,10 +148,11 @@ def run_release_pipeline(
                 dataclips=ctx.dataclips,
                 error=result.error if result else "internal error",
                 details={
+                    **extra_details,
                     "warnings": ctx.warnings,
                     **({"resumes": resume_record.id} if resume_record else {}),
                 },
-                **(extra_fields or {}),
+                **extra_fields,
             )
     assert result is not None
     return result, end

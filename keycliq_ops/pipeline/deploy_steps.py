@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from keycliq_ops.errors import ExternalError, GateFailed, GitError, KeycliqError
 from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.engine import StepIO, StepOutcome, StepRecord
-from keycliq_ops.pipeline.follow import follow_build, follow_release, wait_for
+from keycliq_ops.pipeline.follow import MigrationWatch, follow_build, follow_release, wait_for
 
 
 def _short(sha: str | None) -> str:
@@ -259,8 +259,9 @@ class PushStep:
 
     def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
         remote = self._remote(ctx)
+        watch = MigrationWatch(io)  # a push prints the release phase too
         try:
-            ctx.repo.push(remote, ctx.commit, "main", force=self.force, on_line=io.line)
+            ctx.repo.push(remote, ctx.commit, "main", force=self.force, on_line=watch.line)
         except GitError as exc:
             failed = self._failed_build(ctx)
             if failed:
@@ -271,7 +272,7 @@ class PushStep:
             raise exc
         return StepOutcome(
             detail=f"{remote} main = {_short(ctx.commit)}",
-            data={"remote": remote, "forced": self.force},
+            data={"remote": remote, "forced": self.force, "migrations": watch.migrations},
         )
 
     @staticmethod
@@ -380,11 +381,14 @@ class ReleaseStep:
         release = ctx.client.release(ctx.app, build.release.id)
         io.note(f"release v{release.version} {release.status}")
         stream = ctx.loaded.config.migrations.strategy == "release-phase"
+        watch = MigrationWatch(io)
         release = follow_release(
-            ctx.client, ctx.app, release, io, timeout=timeout, stream=stream, sleep=ctx.sleep
+            ctx.client, ctx.app, release, watch, timeout=timeout, stream=stream, sleep=ctx.sleep
         )
         ctx.release = release
         data = {"release_id": release.id, "release_version": release.version}
+        if watch.lines:  # the ledger's memory of what ran (rollback lists it)
+            data["migrations"] = watch.migrations
         if release.status != "succeeded":
             raise GateFailed(
                 f"release v{release.version} {release.status}"

@@ -7,8 +7,9 @@ a backoff that never polls an endpoint more than once a second.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from keycliq_ops.errors import ExternalError, HerokuError
@@ -21,6 +22,7 @@ FINAL_BUILD = frozenset({"succeeded", "failed"})
 FINAL_RELEASE = frozenset({"succeeded", "failed", "expired"})
 MIN_INTERVAL = 1.0
 MAX_INTERVAL = 5.0
+_APPLYING = re.compile(r"Applying migration `([^`]+)`")
 
 
 class WaitTimeout(ExternalError):
@@ -118,3 +120,29 @@ def follow_release(
         sleep=sleep,
         on_poll=lambda r: io.note(f"release v{r.version} {r.status}"),
     )
+
+
+def applied_migrations(lines: Iterable[str]) -> list[str]:
+    """The migrations a release phase's output says it applied (``prisma migrate deploy``
+    prints ``Applying migration `NAME```), in order."""
+    return [m.group(1) for line in lines for m in [_APPLYING.search(line)] if m]
+
+
+class MigrationWatch(StepIO):
+    """A step's output (passed through, optionally prefixed) that also notes the migrations
+    a release phase applies, so that the ledger can say which ran (rollbacks list them)."""
+
+    def __init__(self, inner: StepIO, prefix: str = "") -> None:
+        self._inner = inner
+        self._prefix = prefix
+        self.lines = 0
+        self.migrations: list[str] = []
+        self.tail = inner.tail
+
+    def line(self, text: str) -> None:
+        self.lines += 1
+        self.migrations.extend(applied_migrations([text]))
+        self._inner.line(self._prefix + text)
+
+    def note(self, text: str) -> None:
+        self._inner.note(self._prefix + text)
