@@ -319,9 +319,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         from keycliq_ops.redact import redact_url
 
-        print(f"sandbox failed to start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = redact_url(str(exc))
+        print(f"sandbox failed to start: {type(exc).__name__}: {message}", file=sys.stderr)
         with contextlib.suppress(OSError):
-            tell(error=redact_url(str(exc)))
+            tell(error=message)
         sb.stop()
         return 1
     stop.wait()

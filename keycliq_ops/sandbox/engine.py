@@ -27,7 +27,6 @@ from keycliq_ops.sandbox.models import (
     LogSession,
     Pipeline,
     Promotion,
-    PromotionTarget,
     Release,
     Slug,
     new_id,
@@ -126,7 +125,7 @@ class Engine:
             if name in self.apps:
                 raise ApiError(422, "invalid_params", "Name is already taken")
             self.apps[name] = app
-            self._new_release(app, None, {}, "Initial release")
+            self.new_release(app, None, {}, "Initial release")
         app.log.write("Initial release by user " + self.account.email, dyno="api")
         return app
 
@@ -162,7 +161,7 @@ class Engine:
                     parts.append(("remove " if set_ else "Remove ") + ", ".join(unset))
                 description = " and ".join(parts) + " config vars"
             current = app.current
-            self._new_release(app, current.slug if current else None, new, description)
+            self.new_release(app, current.slug if current else None, new, description)
             return dict(app.config)
 
     # ------------------------------------------------------------------ builds
@@ -183,7 +182,7 @@ class Engine:
             self.streams[stream_id] = ("build", output)
             app.builds.append(build)
         app.log.write(f"Build started by user {self.account.email}", dyno="api")
-        self._spawn(self._run_build, app, build, tarball)
+        self.spawn(self._run_build, app, build, tarball)
         return build
 
     def _run_build(self, app: App, build: Build, tarball: bytes) -> None:
@@ -219,14 +218,14 @@ class Engine:
                 slug.tarball.write_bytes(tarball)
                 build.slug = slug
                 build.status = "succeeded"
-                build.release = self._new_release(
+                build.release = self.new_release(
                     app, slug, dict(app.config), f"Deploy {build.commit[:8]}"
                 )
         app.log.write(f"Build {build.status}", dyno="api")
         build.output.close()
 
     # ---------------------------------------------------------------- releases
-    def _new_release(
+    def new_release(
         self, app: App, slug: Slug | None, config: dict[str, str], description: str
     ) -> Release:
         """Create release vN+1; run its release phase (when the slug has one) in a thread."""
@@ -251,7 +250,7 @@ class Engine:
                 rel.output = LiveText()
                 rel.output_url = f"{self.base_url}/streams/release/{stream_id}"
                 self.streams[stream_id] = ("release", rel.output)
-                self._spawn(self._release_phase, app, rel)
+                self.spawn(self._release_phase, app, rel)
             else:
                 self._finish_release(app, rel, succeeded=True)
         return rel
@@ -318,66 +317,14 @@ class Engine:
             raise ApiError(
                 422, "invalid_params", f"Cannot roll back to v{target.version}: it failed"
             )
-        return self._new_release(app, target.slug, target.config, f"Rollback to v{target.version}")
+        return self.new_release(app, target.slug, target.config, f"Rollback to v{target.version}")
 
     # -------------------------------------------------------------- promotions
     def promote(self, pipeline: Pipeline, source: App, targets: list[App]) -> Promotion:
-        current = source.current
-        if current is None or current.slug is None:
-            raise ApiError(422, "invalid_params", f"{source.name} has no release to promote.")
-        if not targets:
-            raise ApiError(422, "invalid_params", "At least one target app is required.")
-        promotion = Promotion(
-            pipeline_id=pipeline.id, source_app_id=source.id, source_release_id=current.id
-        )
-        for app in targets:
-            promotion.targets.append(PromotionTarget(app_id=app.id, promotion_id=promotion.id))
-        with self.lock:
-            self.promotions[promotion.id] = promotion
-        self._spawn(self._run_promotion, promotion, source, current, targets)
-        return promotion
+        """Copy the source's current slug to each target (see :mod:`.promotions`)."""
+        from keycliq_ops.sandbox.promotions import start_promotion
 
-    def _run_promotion(
-        self, promotion: Promotion, source: App, rel: Release, targets: list[App]
-    ) -> None:
-        workers = [
-            threading.Thread(target=self._promote_one, args=(t, app, source, rel), daemon=True)
-            for t, app in zip(promotion.targets, targets, strict=True)
-        ]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        with self.lock:
-            promotion.status = "completed"
-            promotion.updated_at = now()
-        promotion.done.set()
-
-    def _promote_one(self, target: PromotionTarget, app: App, source: App, rel: Release) -> None:
-        assert rel.slug is not None
-        fault = self.faults.take("promote-fail", app.name)
-        if fault:
-            with self.lock:
-                target.status = "failed"
-                target.error_message = fault.message or (
-                    f"Couldn't promote to {app.name}: the slug could not be copied "
-                    "(sandbox fault promote-fail)"
-                )
-            return
-        description = f"Promote {source.name} v{rel.version} {rel.slug.commit[:8]}"
-        new = self._new_release(app, rel.slug, dict(app.config), description)
-        with self.lock:
-            target.release = new
-        new.done.wait()
-        with self.lock:
-            if new.status == "succeeded":
-                target.status = "succeeded"
-            else:
-                target.status = "failed"
-                target.error_message = (
-                    f"Release command failed: `{rel.slug.release_command}` "
-                    f"exited with status {new.exit_status}"
-                )
+        return start_promotion(self, pipeline, source, targets)
 
     # ------------------------------------------------------------------- dynos
     def run_dyno(
@@ -413,7 +360,7 @@ class Engine:
                 host, port = self.attach_address
                 dyno.attach_url = f"rendezvous://{host}:{port}/{secret}"
                 self.attach_secrets[secret] = dyno
-        self._spawn(self._run_dyno, app, dyno, env)
+        self.spawn(self._run_dyno, app, dyno, env)
         return dyno
 
     def _run_dyno(self, app: App, dyno: Dyno, env: dict[str, str]) -> None:
@@ -485,7 +432,7 @@ class Engine:
         )
 
     # ---------------------------------------------------------------- plumbing
-    def _spawn(self, fn: Callable[..., None], *args: object) -> None:
+    def spawn(self, fn: Callable[..., None], *args: object) -> None:
         thread = threading.Thread(target=fn, args=args, daemon=True)
         with self.lock:
             self._threads = [t for t in self._threads if t.is_alive()]
