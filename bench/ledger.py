@@ -7,6 +7,7 @@ prints for each size:
 - append: median and p95 of ``Ledger.append`` (lock, tail read, seal, write, fsync);
 - list: median of ``Ledger.latest(20)`` (read backwards from the end), and the whole
   ``keycliq ledger list`` command (a fresh process) on the big ledger;
+- show: ``Ledger.run(prefix)`` of an action in the middle of the file (id bisection);
 - verify: ``Ledger.verify()``, beside a straightforward verifier measured in the same run
   (parse every line, re-serialise it canonically, hash it) as the baseline.
 
@@ -135,6 +136,20 @@ def naive_verify(path: Path) -> bool:
     return True
 
 
+def _middle_id(path: Path) -> str:
+    """The id of a start record in the middle of the file."""
+    from keycliq_ops.ledger import fileio
+
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        got = fileio.line_from(fh, size // 2, size)
+        assert got is not None
+        record = json.loads(got[1])
+        if record.get("ref"):
+            return str(record["ref"])
+        return str(record["id"])
+
+
 def p95(values: list[float]) -> float:
     return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
 
@@ -169,6 +184,9 @@ def main() -> None:
             appends = timed(lambda ledger=ledger: ledger.append(record), args.appends)
             lists = timed(lambda ledger=ledger: ledger.latest(20), 30)
             assert len(ledger.latest(20)) == 20
+            middle = ledger.find(_middle_id(path))
+            assert middle is not None
+            shows = timed(lambda ledger=ledger, m=middle: ledger.run(m.id[:17]), 20)
             verifies = timed(ledger.verify, 3)
             report = ledger.verify()
             assert report.ok, report.problem
@@ -176,6 +194,7 @@ def main() -> None:
                 "append": statistics.median(appends),
                 "append_p95": p95(appends),
                 "list": statistics.median(lists),
+                "show": statistics.median(shows),
                 "verify": statistics.median(verifies),
                 "records": report.records,
             }
@@ -201,6 +220,7 @@ def main() -> None:
             ("append (median)", "append", 5e-3),
             ("append (p95)", "append_p95", None),
             ("list latest 20 (median)", "list", 150e-3),
+            ("show by id prefix (median)", "show", None),
             ("verify", "verify", 3.0),
         ]
         for title, key, target in rows:
