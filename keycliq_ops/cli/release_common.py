@@ -136,11 +136,14 @@ def confirm(what: str, yes: bool) -> None:
 def render_outcome(
     result: PipelineResult, facts: dict[str, str], as_json: bool, summary: dict[str, Any]
 ) -> None:
-    from keycliq_ops.cli.common import emit_json
     from keycliq_ops.cli.progress import render_summary
 
     if as_json:
-        emit_json({"event": "result", **summary})
+        # JSON Lines: the result is the last event, on one line like the others.
+        import json
+
+        sys.stdout.write(json.dumps({"event": "result", **summary}, default=str) + "\n")
+        sys.stdout.flush()
     else:
         render_summary(out(), result, facts)
         if result.outcome != "succeeded":

@@ -301,7 +301,14 @@ This is the sample repository of the keycliq sandbox: `Procfile` declares `web:`
 """
 
 
-def keycliq_yaml(*, pipeline: str, staging_app: str, production_app: str) -> str:
+def keycliq_yaml(
+    *,
+    pipeline: str,
+    staging_app: str,
+    production_app: str,
+    staging_url: str | None = None,
+    production_url: str | None = None,
+) -> str:
     """The sample's ``keycliq.yaml``: both environments, tests, release-phase migrations."""
     tests = shlex.join([sys.executable, "-m", "unittest", "discover", "-s", "test", "-q"])
     return f"""\
@@ -312,11 +319,11 @@ environments:
   staging:
     app: {staging_app}
     remote: heroku-staging
-    url: https://{staging_app}.herokuapp.com
+    url: {staging_url or f"https://{staging_app}.herokuapp.com"}
     stage: staging
   production:
     app: {production_app}
-    url: https://{production_app}.herokuapp.com
+    url: {production_url or f"https://{production_app}.herokuapp.com"}
     stage: production
 branches: [main, "release/*"]
 shared_remote: origin
@@ -330,13 +337,25 @@ migrations:
 """
 
 
-def write_answers_file(path: Path) -> Path:
-    """The answers file for the shipped checklists' manual items (``keycliq-answers.yaml``).
+def write_answers_file(path: Path, *, user_id: str | None = None) -> Path:
+    """The answers file for the shipped checklists' manual items (``keycliq-answers.yaml``):
+    every required confirm item answered yes, the test user's id the seeder's sample user,
+    each answer saying who and why (used by the demo and the CI example)."""
+    from keycliq_ops.checklists import find_checklist, load_checklist, render_answers
+    from keycliq_ops.config.loader import SHIPPED_CHECKLISTS
+    from keycliq_ops.sample.seed import sample_user_id
 
-    For now it answers nothing (``answers: {}``); its entries are filled in at integration
-    with the checklists' answers format.
-    """
-    atomic_write(path, "answers: {}\n")
+    checklists = [
+        load_checklist(find_checklist(SHIPPED_CHECKLISTS, name))
+        for name in ("staging", "production")
+    ]
+    text = render_answers(
+        checklists,
+        by="keycliq sandbox (demo) <demo@keycliq.invalid>",
+        reason="simulated answer: the sandbox has no real app to click through",
+        values={"userId": user_id or sample_user_id()},
+    )
+    atomic_write(path, text)
     return path
 
 
@@ -379,6 +398,8 @@ def write_sample_repo(
     pipeline: str = "keycliq",
     staging_app: str = "keycliq-staging",
     production_app: str = "keycliq-production",
+    staging_url: str | None = None,
+    production_url: str | None = None,
 ) -> SampleRepo:
     """Create the sample repository at ``dest`` (absent or empty) with its two commits."""
     if dest.exists() and any(dest.iterdir()):
@@ -401,7 +422,11 @@ def write_sample_repo(
             "scripts/migrate.py": MIGRATE_PY,
             "test/test_repository.py": TEST_PY,
             "keycliq.yaml": keycliq_yaml(
-                pipeline=pipeline, staging_app=staging_app, production_app=production_app
+                pipeline=pipeline,
+                staging_app=staging_app,
+                production_app=production_app,
+                staging_url=staging_url,
+                production_url=production_url,
             ),
         },
     )

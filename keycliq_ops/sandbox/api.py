@@ -236,6 +236,32 @@ def routes(engine: Engine, rate: RateLimiter) -> list[Route]:
         )
         return JsonResponse({"written": len(text.splitlines())}, 201)
 
+    def web(r: Request) -> JsonResponse | StreamResponse:
+        """The app's web dyno, as its public URL answers: the router logs the request."""
+        app = e.app(r.params["app"])
+        path = "/" + r.params.get("page", "")
+        with e.lock:
+            current = app.current
+        if current is None:
+            app.log.write(
+                f'at=error code=H14 desc="No web processes running" method=GET path="{path}" '
+                f"host={app.name}.herokuapp.com status=503",
+                source="heroku",
+                dyno="router",
+            )
+            raise ApiError(503, "application_error", f"{app.name} has no running release.")
+        app.log.write(
+            f'at=info method=GET path="{path}" host={app.name}.herokuapp.com status=200 '
+            f"service=12ms",
+            source="heroku",
+            dyno="router",
+        )
+        page = (
+            "<!doctype html><html><head><title>KeyCliq</title></head><body>"
+            f"<h1>KeyCliq</h1><p>{app.name} v{current.version}</p></body></html>\n"
+        )
+        return StreamResponse("web", iter([page]), content_type="text/html; charset=utf-8")
+
     def status(_: Request) -> JsonResponse:
         with e.lock:
             out = []
@@ -315,6 +341,9 @@ def routes(engine: Engine, rate: RateLimiter) -> list[Route]:
         Route("DELETE", "/_sandbox/faults", faults, api=False),
         Route("POST", "/_sandbox/apps/{app}/log", app_log, api=False),
         Route("GET", "/_sandbox/status", status, api=False),
+        Route("GET", "/_sandbox/web/{app}", web, auth=False, api=False),
+        Route("GET", "/_sandbox/web/{app}/", web, auth=False, api=False),
+        Route("GET", "/_sandbox/web/{app}/{page}", web, auth=False, api=False),
     ]
 
 

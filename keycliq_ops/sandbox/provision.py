@@ -45,7 +45,9 @@ def provision(
     progress("creating pipeline keycliq with keycliq-staging and keycliq-production")
     apps = sb.setup_keycliq()
     progress(f"writing the sample KeyCliq repository at {repo_dir}")
-    sample = write_sample_repo(repo_dir)
+    sample = write_sample_repo(
+        repo_dir, staging_url=sb.web_url(STAGING), production_url=sb.web_url(PRODUCTION)
+    )
     origin = sb.state_dir / "origin.git"
     git("init", "--quiet", "--bare", "--initial-branch=main", str(origin))
     add_remote(repo_dir, "origin", str(origin))

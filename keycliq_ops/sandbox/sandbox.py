@@ -38,12 +38,16 @@ class KeycliqApps:
     production: App
 
 
-def app_config(app: str, stage: str) -> dict[str, str]:
-    """Realistic config vars for a KeyCliq app (random secrets, different per app)."""
+def app_config(app: str, stage: str, app_url: str | None = None) -> dict[str, str]:
+    """Realistic config vars for a KeyCliq app (random secrets, different per app).
+
+    ``app_url``: where the app answers; in the sandbox its loopback web page (see
+    :meth:`Sandbox.web_url`), as the app's public URL would be on Heroku.
+    """
     config = {
         "SESSION_SECRET": secrets.token_hex(32),
         "OPENAI_API_KEY": "sk-proj-" + secrets.token_urlsafe(36),
-        "APP_URL": f"https://{app}.herokuapp.com",
+        "APP_URL": app_url or f"https://{app}.herokuapp.com",
         "CLOUDINARY_CLOUD_NAME": f"keycliq-{stage}",
         "CLOUDINARY_API_KEY": str(secrets.randbelow(10**15)).zfill(15),
         "CLOUDINARY_API_SECRET": secrets.token_urlsafe(21),
@@ -162,6 +166,11 @@ class Sandbox:
         """``HEROKU_API_URL`` and ``HEROKU_API_KEY`` for a client of this sandbox."""
         return {"HEROKU_API_URL": self.url, "HEROKU_API_KEY": self.token}
 
+    def web_url(self, app: str) -> str:
+        """The app's public URL: a loopback page answering as the app's web dyno would
+        (200 while a release runs, 503 with an H14-like error when none does)."""
+        return f"{self.url}/_sandbox/web/{app}"
+
     def git_url(self, app: str) -> str:
         """The app's git remote (a local bare repository)."""
         return str(self.engine.app(app).bare_repo)
@@ -191,7 +200,9 @@ class Sandbox:
         self.engine.set_config(
             app, {"DATABASE_URL": url}, description=f"Attach DATABASE (@ref:{addon})"
         )
-        self.engine.set_config(app, {**app_config(name, stage), **(config or {})})
+        self.engine.set_config(
+            app, {**app_config(name, stage, self.web_url(name)), **(config or {})}
+        )
         if pipeline is not None:
             self.engine.couple(app, pipeline, stage)
         return app

@@ -51,7 +51,7 @@ def world(
 ) -> Iterator[World]:
     with Sandbox(tmp_path / "sandbox", postgres=pg_server) as sb:
         repo = tmp_path / "keycliq"
-        prov = provision(sb, repo, deploy="baseline")
+        prov = provision(sb, repo, deploy="baseline", seed_scale=1)
         for name, value in sb.environment().items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(repo)

@@ -22,13 +22,14 @@ def test_problems_exit_1_and_name_the_var(world: World, cli) -> None:  # type: i
     engine = world.sandbox.engine
     staging = engine.app("keycliq-staging")
     production = engine.app("keycliq-production")
-    engine.set_config(staging, {"SESSION_SECRET": production.config["SESSION_SECRET"],
-                                "OPENAI_API_KEY": "changeme"})
+    engine.set_config(
+        staging,
+        {"SESSION_SECRET": production.config["SESSION_SECRET"], "OPENAI_API_KEY": "changeme"},
+    )
     result = cli("config", "check", "staging", "--json")
     assert result.code == 1
     data = json.loads(result.stdout)
-    findings = {(f["var"], f["message"].split()[0])
-                for f in data["environments"][0]["findings"]}
+    findings = {(f["var"], f["message"].split()[0]) for f in data["environments"][0]["findings"]}
     assert ("OPENAI_API_KEY", "looks") in findings
     assert ("SESSION_SECRET", "is") in findings
     assert production.config["SESSION_SECRET"] not in result.output

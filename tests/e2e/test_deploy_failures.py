@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from keycliq_ops.sample.seed import seed
 from tests.e2e.conftest import World
 
 NO_CHECKLIST = ("deploy", "staging", "--yes", "--skip", "checklist", "--reason", "e2e case")
@@ -79,7 +78,10 @@ def test_failed_release_phase_shows_its_tail(world: World, cli) -> None:  # type
 
 
 def test_failing_dataclip_fails_the_deploy(world: World, cli) -> None:  # type: ignore[no-untyped-def]
-    seed(world.database_url(), defects=["xor-both-null"])
+    import psycopg
+
+    with psycopg.connect(world.database_url(), autocommit=True) as conn:  # an E1 defect
+        conn.execute("""INSERT INTO key_signatures (id, signature) VALUES ('defect1', '{}')""")
     result = cli(*NO_CHECKLIST)
     assert result.code == 1, result.output
     assert "Dataclips failed: E1" in result.output

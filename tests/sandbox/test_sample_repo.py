@@ -68,7 +68,7 @@ def test_repository_shape(tmp_path: Path) -> None:
     baseline_files = _git(repo, "ls-tree", "-r", "--name-only", sample.baseline).splitlines()
     assert f"prisma/migrations/{INIT_MIGRATION}/migration.sql" in baseline_files
     assert not any(INDEX_MIGRATION in f for f in baseline_files)
-    assert (repo / "keycliq-answers.yaml").read_text() == "answers: {}\n"
+    assert "checklists:" in (repo / "keycliq-answers.yaml").read_text()
     loaded = load_config(repo / "keycliq.yaml")
     assert loaded.config.environments["staging"].remote == "heroku-staging"
     assert loaded.config.environments["production"].stage == "production"
@@ -145,5 +145,17 @@ def test_missing_database_url_is_one_clear_line(tmp_path: Path) -> None:
     assert done.stdout.splitlines()[-1] == "Error: Environment variable not found: DATABASE_URL."
 
 
-def test_answers_placeholder(tmp_path: Path) -> None:
-    assert write_answers_file(tmp_path / "a.yaml").read_text() == "answers: {}\n"
+def test_answers_file_answers_every_required_manual_item(tmp_path: Path) -> None:
+    from keycliq_ops.checklists import AnswersPrompter, find_checklist, load_checklist
+    from keycliq_ops.config.loader import SHIPPED_CHECKLISTS
+    from keycliq_ops.sample.seed import sample_user_id
+
+    path = write_answers_file(tmp_path / "a.yaml")
+    prompter = AnswersPrompter(path)
+    for name in ("staging", "production"):
+        checklist = load_checklist(find_checklist(SHIPPED_CHECKLISTS, name))
+        items = [item for _, item in checklist.items()]
+        prompter.preflight(checklist, items, None)  # raises when an item is unanswered
+    text = path.read_text()
+    assert f'"{sample_user_id()}"' in text
+    assert "by:" in text and "reason:" in text
