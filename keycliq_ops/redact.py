@@ -15,7 +15,10 @@ _SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 # URL credentials: scheme://user:password@host
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<userinfo>[^@/\s]+)@", re.I)
+# Bounded repeats keep this linear on long text (an unbounded scheme run is quadratic).
+_URL_CREDENTIALS = re.compile(
+    r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)(?P<userinfo>[^@/\s]{1,512})@", re.I
+)
 _NOT_SECRET_URL_NAMES = frozenset({"APP_URL"})
 
 

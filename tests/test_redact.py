@@ -51,3 +51,12 @@ def test_redactor_scrubs_known_values() -> None:
     r = Redactor(["tok_abcdefghijklmnop", None, "abc"])
     assert "tok_abcdefghijklmnop" not in r("token tok_abcdefghijklmnop leaked")
     assert r("abc stays") == "abc stays"  # too short to be a real secret
+
+
+def test_redact_url_is_linear_on_long_text() -> None:
+    # A long run of scheme-like characters used to backtrack quadratically (minutes at this
+    # size; pytest-timeout would stop it). The bounded pattern answers at once.
+    text = "a" * 200_000 + " postgres://u:pw-secret-value@h/db " + "b://" * 50_000
+    out = redact_url(text)
+    assert "pw-secret-value" not in out
+    assert out.startswith("a" * 1000) and "postgres://•••@h/db" in out

@@ -148,15 +148,18 @@ class PreflightStep:
         latest = ctx.client.releases(ctx.app, limit=1)
         if not latest:
             return
-        known = [
-            r.release_version
-            for r in ctx.ledger.iter(reverse=True)
-            if r.app == ctx.app and r.release_version is not None
-        ][:1]
-        if known and latest[0].version > known[0]:
+        known = next(
+            (
+                r.release_version
+                for r in ctx.ledger.iter(reverse=True)
+                if r.app == ctx.app and r.release_version is not None
+            ),
+            None,
+        )
+        if known is not None and latest[0].version > known:
             message = (
                 f"{ctx.app} is at v{latest[0].version} but the ledger's last record is "
-                f"v{known[0]}: someone released from elsewhere"
+                f"v{known}: someone released from elsewhere"
             )
             ctx.warnings.append(message)
             io.note("warning: " + message)
