@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 # Failing here means the new code runs in production: the way back is a rollback.
 CHECK_STEPS = frozenset({"migrations", "checklist", "dataclips"})
-PASSING_DATACLIPS = frozenset({"pass", "warn"})
+FAILING_DATACLIPS = frozenset({"fail", "error"})  # as the Dataclip gate step judges
 Ahead = Literal["ok", "same", "production-ahead", "diverged", "unknown"]
 
 
@@ -112,7 +112,7 @@ def _judge(record: StoredRecord, env: str) -> GateFinding:
         return refuse(f"its deploy (ledger {run}) has checklist verdict {verdict or 'none'}")
     gate = steps.get("dataclips")
     verdicts = {d.id: d.verdict for d in record.dataclips}
-    bad_clips = sorted(k for k, v in verdicts.items() if v not in PASSING_DATACLIPS)
+    bad_clips = sorted(k for k, v in verdicts.items() if v in FAILING_DATACLIPS)
     if gate is None or gate.status != "succeeded" or not verdicts or bad_clips:
         what = ", ".join(bad_clips) if bad_clips else (gate.status if gate else "not run")
         return refuse(f"its deploy (ledger {run}) did not pass the Dataclip gate ({what})")

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from keycliq_ops.errors import GateFailed, TwoFactorRequired, UsageError
 from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.engine import StepIO, StepOutcome, StepRecord
-from keycliq_ops.pipeline.follow import MigrationWatch, follow_release, wait_for
+from keycliq_ops.pipeline.follow import (
+    FINAL_RELEASE,
+    MigrationWatch,
+    follow_release,
+    stream_into,
+    wait_for,
+)
 from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep
 
 if TYPE_CHECKING:
@@ -77,6 +83,11 @@ def follow_with_migrations(
     migrations the output says were applied (the ledger keeps them for rollbacks)."""
     watch = MigrationWatch(io, prefix)
     stream = ctx.loaded.config.migrations.strategy == "release-phase"
+    if stream and release.status in FINAL_RELEASE:
+        # Already over (a fast release phase): its output is still there to read, and it
+        # is what says which migrations ran, or why it failed.
+        stream_into(ctx.client, release.output_stream_url, watch)
+        return release, watch.migrations
     final = follow_release(
         ctx.client,
         app,
@@ -213,7 +224,9 @@ class PromotionStep:
             on_poll=lambda ts: io.note(_targets_note(p, ts)),
         )
         data = {"promotion_id": promotion.id, "targets": _targets_data(p, targets)}
-        failed = [t for t in targets if t.status == "failed"]
+        # A target that failed with a release is reported by the release step, with the
+        # release phase's output; one that failed without a release is over here.
+        failed = [t for t in targets if t.status == "failed" and t.release is None]
         if failed:
             raise _FailedWithData(
                 _failure_text(p, failed),
@@ -221,7 +234,10 @@ class PromotionStep:
                 f"{p.pipeline_name}` and promote again when the cause is fixed",
                 data=data,
             )
-        made = ", ".join(f"{_app_name(p, t.app.id)} release created" for t in targets)
+        made = ", ".join(
+            f"{_app_name(p, t.app.id)} {'release created' if t.release else t.status}"
+            for t in targets
+        )
         return StepOutcome(detail=f"promotion {promotion.id[:8]}: {made}", data=data)
 
 
