@@ -242,7 +242,7 @@ def routes(engine: Engine, rate: RateLimiter) -> list[Route]:
         path = "/" + r.params.get("page", "")
         with e.lock:
             current = app.current
-        if current is None:
+        if current is None or current.slug is None:  # nothing deployed: no web dyno
             app.log.write(
                 f'at=error code=H14 desc="No web processes running" method=GET path="{path}" '
                 f"host={app.name}.herokuapp.com status=503",

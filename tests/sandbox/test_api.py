@@ -125,9 +125,20 @@ def test_each_app_has_its_own_database_and_secrets(apps: KeycliqApps, client: ht
     assert staging["DATABASE_URL"] != production["DATABASE_URL"]
     assert staging["SESSION_SECRET"] != production["SESSION_SECRET"]
     assert len(staging["SESSION_SECRET"]) == 64
-    assert staging["APP_URL"] == "https://keycliq-staging.herokuapp.com"
+    # The app's public URL is the stand-in's loopback page for it (see Sandbox.web_url).
+    assert staging["APP_URL"].endswith("/_sandbox/web/keycliq-staging")
+    assert httpx.get(staging["APP_URL"] + "/", timeout=10).status_code == 200
     assert staging["NODE_ENV"] == production["NODE_ENV"] == "production"
     assert "RESEND_API_KEY" in production and "RESEND_API_KEY" not in staging
     descriptions = [r["description"] for r in client.get("/apps/keycliq-staging/releases").json()]
     assert descriptions[0] == "Initial release"
     assert descriptions[1].startswith("Attach DATABASE (@ref:postgresql-")
+
+
+def test_app_url_answers_like_its_web_dyno(sandbox: Sandbox, apps: KeycliqApps) -> None:
+    url = sandbox.web_url("keycliq-staging")
+    before = httpx.get(url + "/", timeout=10)  # nothing deployed yet: no web process
+    assert before.status_code == 503
+    assert before.json()["id"] == "application_error"
+    router = [ln.render() for ln in sandbox.engine.app("keycliq-staging").log.snapshot()]
+    assert any("heroku[router]" in ln and "code=H14" in ln for ln in router), router[-3:]
