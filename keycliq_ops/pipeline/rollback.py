@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from keycliq_ops.errors import GateFailed, UsageError
+from keycliq_ops.errors import GateFailed, HerokuError, UsageError
 from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.deploy import run_release_pipeline, write_report
 from keycliq_ops.pipeline.engine import Pipeline, PipelineResult, Sink
@@ -168,9 +168,7 @@ def prepare_rollback(
         chosen_by = "resume"
     elif to is not None:
         version = parse_version(to)
-        target = next((r for r in releases if r.version == version), None) or client.release(
-            app, version
-        )
+        target = next((r for r in releases if r.version == version), None) or _release(ctx, version)
         _check_target(app, target, current)
         chosen_by = "--to"
     else:
@@ -191,6 +189,18 @@ def prepare_rollback(
         migrations_known=known,
         resume_record=resume_record,
     )
+
+
+def _release(ctx: ReleaseContext, version: int) -> Release:
+    try:
+        return ctx.client.release(ctx.app, version)
+    except HerokuError as exc:
+        if exc.status == 404 and exc.error_id != "two_factor":
+            raise UsageError(
+                f"{ctx.app} has no release v{version}",
+                hint=f"`heroku releases -a {ctx.app}` lists them",
+            ) from None
+        raise
 
 
 def _check_target(app: str, target: Release, current: Release) -> None:
