@@ -36,6 +36,7 @@ from keycliq_ops.pipeline.promote_steps import (
 
 if TYPE_CHECKING:
     from keycliq_ops.config import LoadedConfig
+    from keycliq_ops.git import Repo
     from keycliq_ops.ledger import Ledger, StoredRecord
     from keycliq_ops.pipeline.rollback import RollbackOutcome
     from keycliq_ops.status import ReleaseInfo
@@ -285,7 +286,7 @@ def prepare_promote(
     if coupling.stage != source.stage:
         notes.append(f"{source.app} is coupled at stage {coupling.stage}, not {source.stage}")
     prod_sha = prod.commit.sha if prod.commit else None
-    ahead, ahead_detail = _compare(ctx, prod_sha, ctx.commit, source_env)
+    ahead, ahead_detail = compare_commits(ctx.repo, prod_sha, ctx.commit, source_env)
     if prod_sha is None:
         notes.append(
             f"the commit {ctx.app} runs is unknown: could not check that production is not "
@@ -311,12 +312,13 @@ def prepare_promote(
     )
 
 
-def _compare(
-    ctx: ReleaseContext, prod: str | None, staging: str, source_env: str
+def compare_commits(
+    repo: Repo, prod: str | None, staging: str, source_env: str
 ) -> tuple[Ahead, str]:
+    """May ``staging`` replace ``prod``? ``ok`` when it contains production's commit (or
+    production's is unknown); else why not, with the commits production would lose."""
     if prod is None:
         return "ok", "production's commit is unknown"
-    repo = ctx.repo
     missing = [s for s in (prod, staging) if not repo.has_commit(s)]
     if missing:
         return "unknown", f"commit {_short(missing[0])} is not in this checkout"

@@ -143,7 +143,8 @@ class PromotionGateStep:
             "production_commit": p.production_commit,
             "production_release": p.production_release.version if p.production_release else None,
         }
-        p.check_not_ahead()
+        if not (ctx.resume and p.ahead == "same"):  # resumed: it may be our own promotion
+            p.check_not_ahead()
         for warning in p.notes:
             io.note("warning: " + warning)
             if warning not in ctx.warnings:

@@ -172,7 +172,7 @@ def prepare_rollback(
         _check_target(app, target, current)
         chosen_by = "--to"
     else:
-        target, ledger_record = _default_target(ctx.ledger, app, releases, current)
+        target, ledger_record = default_target(ctx.ledger, app, releases, current)
         chosen_by = "ledger" if ledger_record else "previous"
     commit = _commit_of(ctx, target)
     ctx.commit = commit or "unknown"
@@ -221,7 +221,7 @@ def _check_target(app: str, target: Release, current: Release) -> None:
         )
 
 
-def _default_target(
+def default_target(
     ledger: Ledger, app: str, releases: list[Release], current: Release
 ) -> tuple[Release, str | None]:
     earlier = sorted(

@@ -367,3 +367,24 @@ def test_two_factor_and_app_name_typed_in_a_terminal(world: World, cli) -> None:
     assert current(world)[0] == before[0] + 1
     end = runs(world, "promote")[-1]
     assert end["outcome"] == "succeeded" and end["override_reason"] == "e2e"
+
+
+def test_failed_checks_then_resume_does_not_promote_again(world: World, cli) -> None:  # type: ignore[no-untyped-def]
+    user = add_user(world)
+    assert cli(*DEPLOY_UNCHECKED).code == 0
+    failed = cli(*unchecked("cknosuchuser00000000000", "--override", "e2e"))
+    assert failed.code == 1
+    promoted, commit = current(world)
+    assert commit == world.prov.sample.head
+    resumed = cli(*unchecked(user, "--override", "e2e", "--resume"))
+    assert resumed.code == 0, resumed.output
+    assert current(world) == (promoted, commit)  # no second promotion, no new release
+    first, second = runs(world, "promote")
+    assert second["details"]["resumes"] == first["id"]
+    assert [step(second, n)["status"] for n in ("gate", "promote", "release", "dataclips")] == [
+        "succeeded",
+        "done-before",
+        "done-before",
+        "succeeded",
+    ]
+    assert second["outcome"] == "succeeded" and second["release_version"] == promoted
