@@ -116,9 +116,9 @@ def test_release_phase_runs_in_a_checkout_with_the_config_vars(
     rel = client.get("/apps/keycliq-staging/releases", headers={"Range": "version ..; order=desc"})
     newest = rel.json()[0]
     out = follow(client, newest["output_stream_url"])
-    assert out == (
-        "from the pushed commit\napp=https://keycliq-staging.herokuapp.com env=production\n"
-    )
+    app_url = sandbox.web_url("keycliq-staging")
+    assert out == f"from the pushed commit\napp={app_url} env=production\n"
+    assert httpx.get(app_url + "/", timeout=10).status_code == 200  # now it runs: 200
 
 
 def test_config_change_makes_a_release_that_runs_the_release_phase(
