@@ -15,6 +15,7 @@ from keycliq_ops.cli import (
     checklist_cmd,
     config_cmd,
     dataclips_cmd,
+    demo_cmd,
     deploy_cmd,
     init_cmd,
     ledger_cmd,
@@ -90,3 +91,4 @@ app.add_typer(dataclips_cmd.app, name="dataclips")
 app.add_typer(checklist_cmd.app, name="checklist")
 app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(sandbox_cmd.app, name="sandbox")
+demo_cmd.register(app)
