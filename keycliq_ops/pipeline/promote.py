@@ -249,11 +249,15 @@ def prepare_promote(
     if override is not None and not override.strip():
         raise UsageError('--override needs a reason, e.g. --override "hotfix for INC-42"')
     client = ctx.client
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         status_f = pool.submit(collect_status, ctx.loaded, client, ctx.repo)
         account_f = pool.submit(client.account)
         coupling_f = pool.submit(client.app_pipeline_coupling, source.app)
+        # Read now so that the app's secrets are known to the ledger's scrubber before any
+        # output (a release phase's) can be recorded.
+        vars_f = pool.submit(ctx.config_vars)
         report, account, coupling = status_f.result(), account_f.result(), coupling_f.result()
+        vars_f.result()
         couplings_f = pool.submit(client.pipeline_couplings, coupling.pipeline.id)
         pipeline_f = pool.submit(client.pipeline, coupling.pipeline.id)
         couplings, pipeline = couplings_f.result(), pipeline_f.result()

@@ -149,10 +149,12 @@ def prepare_rollback(
         )
     if resume_record is not None and to is not None:
         raise UsageError("--resume continues the last rollback: leave out --to")
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
         releases_f = pool.submit(client.releases, app, limit=RELEASE_WINDOW)
         account_f = pool.submit(client.account)
+        vars_f = pool.submit(ctx.config_vars)  # the scrubber learns the app's secrets now
         releases, account = releases_f.result(), account_f.result()
+        vars_f.result()
     ctx.heroku_email = account.email
     current = next((r for r in releases if r.current), None)
     if current is None:

@@ -95,6 +95,8 @@ class RollbackReleaseStep:
             raise GateFailed("no rollback release to follow")
         release, migrations = follow_with_migrations(ctx, ctx.app, ctx.release, io)
         ctx.release = release
+        # The rollback restored the target's config vars: the checks read them afresh.
+        ctx._config_vars.pop(ctx.env_name, None)
         data = {
             "release_id": release.id,
             "release_version": release.version,
