@@ -60,6 +60,7 @@ def deploy(
     from keycliq_ops.cli.common import err
     from keycliq_ops.cli.progress import make_sink
     from keycliq_ops.cli.release_common import (
+        bind_sink,
         build_context,
         choose_prompter,
         confirm,
@@ -76,16 +77,20 @@ def deploy(
         strict=strict, force=force, resume=resume, skip=dict.fromkeys(skip, reason or "")
     )
     rctx = build_context(ctx, env, params=param)
+    rctx.prompter = choose_prompter(answers)
     header = f"deploy {rctx.branch or '(detached)'} @ {rctx.commit[:8]} to {env} ({rctx.app})"
     if dry_run:
         plan_and_exit(Pipeline(deploy_steps(options), lambda e: None).plan(rctx), as_json, header)
         return
     if not as_json:
+        from keycliq_ops.cli.progress import render_plan
+
         err().print(header)
+        render_plan(err(), Pipeline(deploy_steps(options), lambda e: None).plan(rctx))
     confirm(f"Deploy {rctx.commit[:8]} to {rctx.app}", yes)
     sink = make_sink(as_json, err())
     try:
-        rctx.prompter = choose_prompter(answers, sink)
+        bind_sink(rctx.prompter, sink)
         outcome = run_deploy(rctx, options, sink)
     finally:
         close = getattr(sink, "close", None)

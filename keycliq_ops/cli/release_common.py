@@ -48,21 +48,21 @@ PARAM_OPTION = typer.Option(
 class SuspendingPrompter:
     """A terminal prompter that pauses the live progress display while it asks."""
 
-    def __init__(self, inner: Any, sink: Any) -> None:
+    def __init__(self, inner: Any, sink: Any = None) -> None:
         self._inner = inner
-        self._sink = sink
+        self.sink = sink  # set once the progress display exists
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     def ask(self, question: Any) -> Any:
-        suspend = getattr(self._sink, "suspend", None)
+        suspend = getattr(self.sink, "suspend", None)
         if suspend:
             suspend()
         try:
             return self._inner.ask(question)
         finally:
-            resume = getattr(self._sink, "resume", None)
+            resume = getattr(self.sink, "resume", None)
             if resume:
                 resume()
 
@@ -107,7 +107,13 @@ def client_token_of(client: Any) -> str | None:
     return token.reveal() if token is not None else None
 
 
-def choose_prompter(answers: Path | None, sink: Any) -> Any:
+def bind_sink(prompter: Any, sink: Any) -> None:
+    """Let a terminal prompter pause ``sink``'s live display while it asks."""
+    if isinstance(prompter, SuspendingPrompter):
+        prompter.sink = sink
+
+
+def choose_prompter(answers: Path | None, sink: Any = None) -> Any:
     from keycliq_ops.checklists import AnswersPrompter
     from keycliq_ops.checklists.terminal import TerminalPrompter
     from keycliq_ops.checklists.wiring import actor

@@ -23,6 +23,19 @@ def _short(sha: str | None) -> str:
     return (sha or "?")[:8]
 
 
+def _brief(command: str, width: int = 48) -> str:
+    """A command as a person reads it: the program's name, not its full path; cut short."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    if not words:
+        return command
+    words[0] = os.path.basename(words[0])
+    text = " ".join(words)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _own_record(ctx: ReleaseContext, path: str) -> bool:
     """keycliq's own files (ledger, reports, locks, state) never make the tree dirty."""
     full = (ctx.root / path).resolve()
@@ -44,7 +57,7 @@ class PreflightStep:
 
     def plan(self, ctx: ReleaseContext) -> str:
         return (
-            f"branch in {ctx.loaded.config.branches}, clean tree, commit on "
+            f"branch in {', '.join(ctx.loaded.config.branches)}, clean tree, commit on "
             f"{ctx.loaded.config.shared_remote}, GET /account, GET /apps/{ctx.app}, its "
             f"pipeline coupling ({ctx.env.stage}), config-var audit, no other deploy"
         )
@@ -224,11 +237,7 @@ class TestsStep:
                 f"`{tests.command}` exited {code}",
                 hint="fix the tests (output above), then deploy again",
             )
-        return StepOutcome(
-            detail=f"`{shlex.split(tests.command)[0]}…` passed"
-            if " " in tests.command
-            else f"`{tests.command}` passed"
-        )
+        return StepOutcome(detail=f"`{_brief(tests.command)}` passed")
 
 
 @dataclass

@@ -27,7 +27,8 @@ class ChecklistStep:
         name = self._checklist_name(ctx)
         if name is None:
             return "no checklist configured for this environment"
-        return f"walk checklist {name!r} ({'answers file' if ctx.prompter else 'prompts'})"
+        how = getattr(ctx.prompter, "description", None) or "no prompter: fails if it must ask"
+        return f"walk checklist {name!r} (answers: {how})"
 
     def already_done(self, ctx: ReleaseContext, previous: StepRecord | None) -> StepOutcome | None:
         if previous is not None and previous.status in ("succeeded", "done-before"):
@@ -120,7 +121,7 @@ class DataclipGateStep:
                 hint=f"see `keycliq dataclips run {' '.join(bad)} --app {ctx.env_name}` "
                 "for the failing rows",
             )
-        detail = f"{len(run.results)} checks passed"
+        detail = f"{' '.join(r.id for r in run.results)} passed"
         if warned:
             detail += f" ({len(warned)} warning: {', '.join(warned)})"
         return StepOutcome(detail=detail, data={"verdicts": {r.id: r.verdict for r in run.results}})
