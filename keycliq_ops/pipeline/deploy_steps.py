@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from keycliq_ops.errors import ExternalError, GateFailed, GitError, KeycliqError
 from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.engine import StepIO, StepOutcome, StepRecord
-from keycliq_ops.pipeline.follow import MigrationWatch, follow_build, follow_release, wait_for
+from keycliq_ops.pipeline.follow import (
+    MigrationWatch,
+    follow_build,
+    follow_release,
+    stream_into,
+    wait_for,
+)
 
 
 def _short(sha: str | None) -> str:
@@ -402,6 +408,10 @@ class ReleaseStep:
         if watch.lines:  # the ledger's memory of what ran (rollback lists it)
             data["migrations"] = watch.migrations
         if release.status != "succeeded":
+            if not watch.lines and release.output_stream_url:
+                # It had already failed when we looked (its output went by in the push):
+                # read the release phase's output again so the failure shows its tail.
+                stream_into(ctx.client, release.output_stream_url, watch)
             raise GateFailed(
                 f"release v{release.version} {release.status}"
                 + (": the release phase (migrations) failed" if stream else ""),

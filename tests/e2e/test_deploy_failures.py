@@ -74,6 +74,8 @@ def test_failed_release_phase_shows_its_tail(world: World, cli) -> None:  # type
     assert "release phase (migrations) failed" in result.output
     record = end_record(world)
     assert step_status(record, "release") == "failed"
+    release = next(s for s in record["steps"] if s["name"] == "release")  # type: ignore[union-attr]
+    assert release["output_tail"], "the failure carries the release phase's output tail"
     assert step_status(record, "dataclips") == "not-run"
 
 
