@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 RELEASE_WINDOW = 25
 BUILD_WINDOW = 50
-_DESCRIBED_SHA = re.compile(r"^(?:Deploy|Promote)\b.*?\b([0-9a-f]{7,40})\b")
+DESCRIBED_SHA = re.compile(r"^(?:Deploy|Promote)\b.*?\b([0-9a-f]{7,40})\b")
 
 
 class CommitInfo(BaseModel):
@@ -231,13 +231,13 @@ def _fill_release(
         age_seconds=max(0, int((now - current.created_at).total_seconds())),
         by=current.user.email if current.user else None,
     )
-    build = _build_of(current, builds)
+    build = build_of(current, builds)
     sha: str | None = None
     if build is not None and build.commit:
         status.commit = DeployedCommit(sha=build.commit, source="build", build_id=build.id)
         sha = build.commit
     else:
-        m = _DESCRIBED_SHA.match(current.description)
+        m = DESCRIBED_SHA.match(current.description)
         if m:
             sha = (repo.resolve(m.group(1)) if repo else None) or m.group(1)
             status.commit = DeployedCommit(sha=sha, source="description")
@@ -248,7 +248,20 @@ def _fill_release(
         status.commit.subject = subject or None
 
 
-def _build_of(release: Release, builds: list[Build]) -> Build | None:
+def release_commit(release: Release, builds: list[Build], repo: Repo | None) -> str | None:
+    """The commit a release runs: its slug's build (a promoted slug was built on another
+    app, so pass every app's builds), else a sha named in its description."""
+    build = build_of(release, builds)
+    if build is not None and build.commit:
+        return build.commit
+    m = DESCRIBED_SHA.match(release.description)
+    if m:
+        return (repo.resolve(m.group(1)) if repo else None) or m.group(1)
+    return None
+
+
+def build_of(release: Release, builds: list[Build]) -> Build | None:
+    """The build that made ``release``'s slug, among ``builds``."""
     for build in builds:
         if build.release is not None and build.release.id == release.id:
             return build

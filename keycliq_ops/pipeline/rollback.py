@@ -260,18 +260,12 @@ def default_target(
 def _commit_of(ctx: ReleaseContext, release: Release) -> str | None:
     """The commit a release runs: its slug's build in any environment (a promoted slug was
     built on staging), else a sha in its description (``keycliq status``'s rule)."""
-    from keycliq_ops.status import _DESCRIBED_SHA, BUILD_WINDOW, _build_of
+    from keycliq_ops.status import BUILD_WINDOW, release_commit
 
     apps = sorted({e.app for e in ctx.loaded.config.environments.values()})
     with ThreadPoolExecutor(max_workers=min(4, len(apps))) as pool:
         lists = list(pool.map(lambda a: ctx.client.builds(a, limit=BUILD_WINDOW), apps))
-    build = _build_of(release, [b for bs in lists for b in bs])
-    if build is not None and build.commit:
-        return build.commit
-    m = _DESCRIBED_SHA.match(release.description)
-    if m:
-        return ctx.repo.resolve(m.group(1)) or m.group(1)
-    return None
+    return release_commit(release, [b for bs in lists for b in bs], ctx.repo)
 
 
 def migrations_since(ledger: Ledger, app: str, after: int, up_to: int) -> tuple[list[str], bool]:
