@@ -11,7 +11,9 @@ from keycliq_ops.cli.release_common import (
     DRY_RUN_OPTION,
     JSON_EVENTS_OPTION,
     PARAM_OPTION,
+    REASON_OPTION,
     RESUME_OPTION,
+    SKIP_OPTION,
     YES_OPTION,
 )
 
@@ -41,12 +43,8 @@ def deploy(
     as_json: bool = JSON_EVENTS_OPTION,
     dry_run: bool = DRY_RUN_OPTION,
     resume: bool = RESUME_OPTION,
-    skip: list[str] = typer.Option(
-        [], "--skip", help="Skip a skippable step (tests, checklist); needs --reason. Repeatable."
-    ),
-    reason: str | None = typer.Option(
-        None, "--reason", help="Why the steps are skipped (recorded in the ledger)."
-    ),
+    skip: list[str] = SKIP_OPTION,
+    reason: str | None = REASON_OPTION,
     strict: bool = typer.Option(
         False, "--strict", help="Fail (not warn) when the commit is not on the shared remote."
     ),
@@ -63,39 +61,34 @@ def deploy(
         bind_sink,
         build_context,
         choose_prompter,
+        close_sink,
         confirm,
         plan_and_exit,
+        preview,
         render_outcome,
+        skips,
     )
-    from keycliq_ops.errors import UsageError
     from keycliq_ops.pipeline.deploy import DeployOptions, deploy_steps, run_deploy
     from keycliq_ops.pipeline.engine import Pipeline
 
-    if skip and not reason:
-        raise UsageError("--skip needs --reason (it is recorded in the ledger)")
-    options = DeployOptions(
-        strict=strict, force=force, resume=resume, skip=dict.fromkeys(skip, reason or "")
-    )
+    options = DeployOptions(strict=strict, force=force, resume=resume, skip=skips(skip, reason))
     rctx = build_context(ctx, env, params=param)
-    rctx.prompter = choose_prompter(answers)
-    header = f"deploy {rctx.branch or '(detached)'} @ {rctx.commit[:8]} to {env} ({rctx.app})"
-    if dry_run:
-        plan_and_exit(Pipeline(deploy_steps(options), lambda e: None).plan(rctx), as_json, header)
-        return
-    if not as_json:
-        from keycliq_ops.cli.progress import render_plan
-
-        err().print(header)
-        render_plan(err(), Pipeline(deploy_steps(options), lambda e: None).plan(rctx))
-    confirm(f"Deploy {rctx.commit[:8]} to {rctx.app}", yes)
-    sink = make_sink(as_json, err())
     try:
-        bind_sink(rctx.prompter, sink)
-        outcome = run_deploy(rctx, options, sink)
+        rctx.prompter = choose_prompter(answers)
+        header = f"deploy {rctx.branch or '(detached)'} @ {rctx.commit[:8]} to {env} ({rctx.app})"
+        plan = Pipeline(deploy_steps(options), lambda e: None).plan(rctx)
+        if dry_run:
+            plan_and_exit(plan, as_json, header)
+            return
+        preview(header, plan, as_json)
+        confirm(f"Deploy {rctx.commit[:8]} to {rctx.app}", yes)
+        sink = make_sink(as_json, err())
+        try:
+            bind_sink(rctx.prompter, sink)
+            outcome = run_deploy(rctx, options, sink)
+        finally:
+            close_sink(sink)
     finally:
-        close = getattr(sink, "close", None)
-        if close:
-            close()
         rctx.client.close()
     result = outcome.result
     facts = {"ledger": outcome.ledger_id or "-", "report": str(outcome.report or "-")}

@@ -14,7 +14,9 @@ from keycliq_ops.cli.release_common import (
     JSON_EVENTS_OPTION,
     NO_QUESTIONS_OPTION,
     PARAM_OPTION,
+    REASON_OPTION,
     RESUME_OPTION,
+    SKIP_OPTION,
     TWO_FACTOR_OPTION,
 )
 
@@ -79,29 +81,23 @@ def promote(
     as_json: bool = JSON_EVENTS_OPTION,
     dry_run: bool = DRY_RUN_OPTION,
     resume: bool = RESUME_OPTION,
-    skip: list[str] = typer.Option(
-        [],
-        "--skip",
-        help="Skip a skippable step (checklist); needs --reason. Example: --skip checklist",
-    ),
-    reason: str | None = typer.Option(
-        None,
-        "--reason",
-        help="Why the steps are skipped (recorded). Example: --reason 'walked by hand'",
-    ),
+    skip: list[str] = SKIP_OPTION,
+    reason: str | None = REASON_OPTION,
     param: list[str] = PARAM_OPTION,
 ) -> None:
     from keycliq_ops.cli.common import err, load
     from keycliq_ops.cli.progress import make_sink
     from keycliq_ops.cli.release_common import (
+        bind_sink,
         build_context,
         choose_prompter,
         close_sink,
         confirm_app,
         plan_and_exit,
+        preview,
+        skips,
         two_factor_asker,
     )
-    from keycliq_ops.errors import UsageError
     from keycliq_ops.pipeline.engine import Pipeline
     from keycliq_ops.pipeline.promote import (
         PromoteOptions,
@@ -112,8 +108,6 @@ def promote(
     )
     from keycliq_ops.pipeline.promote_steps import check_gate_params
 
-    if skip and not reason:
-        raise UsageError("--skip needs --reason (it is recorded in the ledger)")
     loaded = load(ctx)
     target = target or default_env(loaded, "production", "keycliq promote ENV")
     source = source or default_env(loaded, "staging", "--from")
@@ -122,24 +116,24 @@ def promote(
         override=override,
         auto_rollback=auto_rollback,
         resume=resume,
-        skip=dict.fromkeys(skip, reason or ""),
+        skip=skips(skip, reason),
     )
     try:
         plan = prepare_promote(rctx, source_env=source, override=override)
         header = _header(plan)
+        rctx.prompter = choose_prompter(answers)
+        steps = Pipeline(promote_steps(plan, options), lambda e: None).plan(rctx)
         if dry_run:
-            steps = Pipeline(promote_steps(plan, options), lambda e: None).plan(rctx)
             plan_and_exit(steps, as_json, header)
             return
-        if not as_json:
-            err().print(header)
+        preview(header, steps, as_json)
         check_gate_params(rctx, options.skip)
         confirm_app(
             f"Promote {plan.commit[:8]} to {plan.targets_text()}", rctx.app, given=confirm, yes=yes
         )
         sink = make_sink(as_json, err())
         try:
-            rctx.prompter = choose_prompter(answers, sink)
+            bind_sink(rctx.prompter, sink)
             options.two_factor = two_factor_asker(two_factor_code, sink, yes=yes)
             outcome = run_promote(rctx, plan, options, sink)
         finally:

@@ -38,6 +38,18 @@ RESUME_OPTION = typer.Option(
     help="Continue the last failed or interrupted run of the same commit "
     "at the step that stopped it (work already done is not repeated).",
 )
+SKIP_OPTION = typer.Option(
+    [],
+    "--skip",
+    metavar="STEP",
+    help="Skip a skippable step (tests, checklist); needs --reason; recorded as skipped. "
+    "Repeatable. Example: --skip checklist",
+)
+REASON_OPTION = typer.Option(
+    None,
+    "--reason",
+    help="Why the steps are skipped (recorded in the ledger). Example: --reason 'walked by hand'",
+)
 PARAM_OPTION = typer.Option(
     [],
     "--param",
@@ -243,6 +255,25 @@ def two_factor_asker(code: str | None, sink: Any, *, yes: bool) -> Any:
                 resume()
 
     return ask
+
+
+def skips(skip: list[str], reason: str | None) -> dict[str, str]:
+    """``--skip STEP`` (repeatable) with the one ``--reason`` every skip is recorded with."""
+    from keycliq_ops.errors import UsageError
+
+    if skip and not (reason and reason.strip()):
+        raise UsageError("--skip needs --reason (it is recorded in the ledger)")
+    return dict.fromkeys(skip, (reason or "").strip())
+
+
+def preview(header: str, plan: list[tuple[str, str, str]], as_json: bool) -> None:
+    """Before acting: the header and the plan, on stderr (nothing with --json)."""
+    if as_json:
+        return
+    from keycliq_ops.cli.progress import render_plan
+
+    err().print(header)
+    render_plan(err(), plan)
 
 
 def close_sink(sink: Any) -> None:

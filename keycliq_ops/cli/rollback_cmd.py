@@ -14,6 +14,8 @@ from keycliq_ops.cli.release_common import (
     JSON_EVENTS_OPTION,
     NO_QUESTIONS_OPTION,
     PARAM_OPTION,
+    REASON_OPTION,
+    SKIP_OPTION,
     TWO_FACTOR_OPTION,
 )
 
@@ -66,29 +68,23 @@ def rollback(
         "stopped it (the same target; a rollback release already made is not made again). "
         "Example: keycliq rollback production --resume",
     ),
-    skip: list[str] = typer.Option(
-        [],
-        "--skip",
-        help="Skip a skippable step (checklist); needs --reason. Example: --skip checklist",
-    ),
-    reason: str | None = typer.Option(
-        None,
-        "--reason",
-        help="Why the steps are skipped (recorded). Example: --reason 'site is down'",
-    ),
+    skip: list[str] = SKIP_OPTION,
+    reason: str | None = REASON_OPTION,
     param: list[str] = PARAM_OPTION,
 ) -> None:
     from keycliq_ops.cli.common import err
     from keycliq_ops.cli.progress import make_sink
     from keycliq_ops.cli.release_common import (
+        bind_sink,
         build_context,
         choose_prompter,
         close_sink,
         confirm_app,
         plan_and_exit,
+        preview,
+        skips,
         two_factor_asker,
     )
-    from keycliq_ops.errors import UsageError
     from keycliq_ops.pipeline.engine import Pipeline
     from keycliq_ops.pipeline.promote_steps import check_gate_params
     from keycliq_ops.pipeline.rollback import (
@@ -98,24 +94,23 @@ def rollback(
         run_rollback,
     )
 
-    if skip and not reason:
-        raise UsageError("--skip needs --reason (it is recorded in the ledger)")
     rctx = build_context(ctx, env, params=param)
     try:
         plan = prepare_rollback(rctx, to=to, resume=resume)
-        options = RollbackOptions(skip=dict.fromkeys(skip, reason or ""))
+        options = RollbackOptions(skip=skips(skip, reason))
         header = (
             f"rollback {plan.app} from v{plan.current.version} to v{plan.target.version} "
             f"({(plan.commit or 'unknown commit')[:8]}): {plan.why()}"
         )
+        rctx.prompter = choose_prompter(answers)
+        steps = Pipeline(rollback_steps(plan, options), lambda e: None).plan(rctx)
         if dry_run:
-            steps = Pipeline(rollback_steps(plan, options), lambda e: None).plan(rctx)
             plan_and_exit(steps, as_json, header)
             if not as_json:
                 err().print(f"warning: {plan.migration_warning()}")
             return
+        preview(header, steps, as_json)
         if not as_json:
-            err().print(header)
             err().print(f"[yellow]warning[/]: {plan.migration_warning()}")
         check_gate_params(rctx, options.skip)
         confirm_app(
@@ -123,7 +118,7 @@ def rollback(
         )
         sink = make_sink(as_json, err())
         try:
-            rctx.prompter = choose_prompter(answers, sink)
+            bind_sink(rctx.prompter, sink)
             options.two_factor = two_factor_asker(two_factor_code, sink, yes=yes)
             outcome = run_rollback(rctx, plan, options, sink)
         finally:
