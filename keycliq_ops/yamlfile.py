@@ -101,15 +101,19 @@ def parse_yaml(text: str, path: Path) -> YamlDoc:
     return YamlDoc(path=path, data=data, lines=lines)
 
 
-def load_yaml(path: Path) -> YamlDoc:
-    """Read and parse a YAML file; a missing or unreadable file is a ConfigError."""
+def read_text(path: Path) -> str:
+    """A config-like file's text; a missing or unreadable file is a ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", location=str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read file: {exc}", location=str(path)) from None
-    return parse_yaml(text, path)
+
+
+def load_yaml(path: Path) -> YamlDoc:
+    """Read and parse a YAML file; a missing or unreadable file is a ConfigError."""
+    return parse_yaml(read_text(path), path)
 
 
 def describe_error(err: Any) -> str:

@@ -126,13 +126,9 @@ def parse_checklist(text: str, path: Path, *, name: str | None = None) -> Checkl
 
 def load_checklist(path: Path) -> Checklist:
     """Read and validate one checklist file; any problem is a ConfigError with file:line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("file not found", location=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read file: {exc}", location=str(path)) from None
-    return parse_checklist(text, path)
+    from keycliq_ops.yamlfile import read_text
+
+    return parse_checklist(read_text(path), path)
 
 
 def checklist_names(folder: Path) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,17 +19,6 @@ from keycliq_ops.errors import ConfigError, UsageError
 if TYPE_CHECKING:
     from keycliq_ops.config import Environment, LoadedConfig
     from keycliq_ops.heroku.client import HerokuClient
-
-
-def parse_params(pairs: Sequence[str]) -> dict[str, str]:
-    """``["userId=ck1", …]`` → ``{"userId": "ck1"}``; a pair without ``=`` is a UsageError."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--param {pair!r}: expected NAME=VALUE")
-        out[name.strip()] = value
-    return out
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,6 @@ def run(
         actor,
         database_url_provider,
         head_commit,
-        parse_params,
         resolve_target,
     )
     from keycliq_ops.cli.common import heroku_client
@@ -208,6 +207,8 @@ def run(
 
     loaded = _maybe_load(ctx)
     cl = load_checklist(find_checklist(_folder(loaded), name))
+    from keycliq_ops.cli.common import parse_params
+
     params = parse_params(param)
     target = resolve_target(loaded, cl.name, env)
     root = loaded.root if loaded is not None else Path.cwd()

@@ -76,4 +76,18 @@ def heroku_client() -> HerokuClient:
     return HerokuClient.from_environment()
 
 
+def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``--param NAME=VALUE`` pairs → ``{"NAME": "VALUE"}``; a pair without ``=`` is a
+    UsageError (exit 2)."""
+    from keycliq_ops.errors import UsageError
+
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param {pair!r}: expected NAME=VALUE (e.g. --param userId=ck…)")
+        out[name.strip()] = value
+    return out
+
+
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout.")

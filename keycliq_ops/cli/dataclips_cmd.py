@@ -103,18 +103,6 @@ def _database(
     return found, app_name
 
 
-def _parse_params(values: list[str]) -> dict[str, str]:
-    from keycliq_ops.errors import UsageError
-
-    params: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--param {item!r}: expected NAME=VALUE (e.g. --param userId=ck…)")
-        params[name.strip()] = value
-    return params
-
-
 def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
@@ -406,7 +394,9 @@ def run(
         selected += tagged
     if not selected:
         raise UsageError("which checks? give ids (e.g. E1 E2), --all or --tag TAG")
-    params = _parse_params(param)
+    from keycliq_ops.cli.common import parse_params
+
+    params = parse_params(param)
     settings = loaded.config.dataclips if loaded is not None else DataclipSettings()
     overrides: dict[str, Any] = {}
     if concurrency is not None:

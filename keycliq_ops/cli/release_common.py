@@ -86,8 +86,7 @@ def build_context(
     params: list[str],
     database_url: str | None = None,
 ) -> ReleaseContext:
-    from keycliq_ops.checklists.wiring import parse_params
-    from keycliq_ops.cli.common import heroku_client
+    from keycliq_ops.cli.common import heroku_client, parse_params
     from keycliq_ops.errors import GitError
     from keycliq_ops.git import Repo
     from keycliq_ops.ledger import Ledger

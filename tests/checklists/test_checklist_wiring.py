@@ -12,9 +12,9 @@ from keycliq_ops.checklists.wiring import (
     actor,
     database_url_provider,
     head_commit,
-    parse_params,
     resolve_target,
 )
+from keycliq_ops.cli.common import parse_params
 from keycliq_ops.config import load_config
 from keycliq_ops.errors import ConfigError, UsageError
 from keycliq_ops.heroku.client import HerokuClient
