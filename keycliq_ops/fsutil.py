@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -22,3 +23,29 @@ def atomic_write(path: Path, text: str, *, mode: int | None = None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+STATE_DIR = ".keycliq"
+# What keycliq keeps in .keycliq/ that is machine-local (the ledger, reports and Dataclip
+# history are the record: they are meant to be committed).
+_LOCAL_ONLY = (
+    "# machine-local keycliq files (written by keycliq)\nlocks/\n*.lock\n*.partial\n"
+    "checklist-state.json\n"
+)
+
+
+def ensure_state_dir(root: Path) -> Path:
+    """``root/.keycliq``, created with a .gitignore for its machine-local files."""
+    folder = root / STATE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        # A read-only checkout still deploys; git then simply shows the files.
+        with contextlib.suppress(OSError):
+            atomic_write(ignore, _LOCAL_ONLY)
+    return folder
+
+
+def is_own_file(path: str) -> bool:
+    """Whether ``path`` (relative to the checkout) is one of keycliq's files in .keycliq/."""
+    return Path(path).parts[:1] == (STATE_DIR,)

@@ -35,7 +35,9 @@ def _holder(info_path: Path) -> str:
 @contextmanager
 def environment_lock(root: Path, environment: str, action: str) -> Iterator[None]:
     """Hold the lock of ``environment`` for the duration; refuse at once when it is held."""
-    folder = root / ".keycliq" / "locks"
+    from keycliq_ops.fsutil import ensure_state_dir
+
+    folder = ensure_state_dir(root) / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     lock_path = folder / f"{environment}.lock"
     info_path = folder / f"{environment}.json"

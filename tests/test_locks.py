@@ -53,3 +53,21 @@ def test_lock_is_released_when_the_holder_dies(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=False)
     with environment_lock(tmp_path, "staging", "deploy"):
         pass
+
+
+def test_state_dir_ignores_its_machine_local_files(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with environment_lock(tmp_path, "staging", "deploy"):
+        pass
+    (tmp_path / ".keycliq" / "ledger.jsonl").write_text("{}\n")
+    (tmp_path / ".keycliq" / "checklist-state.json").write_text("{}\n")
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ".keycliq/ledger.jsonl" in status  # the record is meant to be committed
+    assert ".keycliq/.gitignore" in status
+    assert "locks" not in status and "checklist-state" not in status

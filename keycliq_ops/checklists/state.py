@@ -63,6 +63,10 @@ class StateStore:
         """Keep ``result`` as the latest run of its checklist for its commit."""
         if result.commit is None:
             return
+        from keycliq_ops.fsutil import STATE_DIR, ensure_state_dir
+
+        if self.path.parent.name == STATE_DIR:
+            ensure_state_dir(self.path.parent.parent)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             runs = [
