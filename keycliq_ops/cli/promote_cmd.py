@@ -99,6 +99,7 @@ def promote(
         two_factor_asker,
     )
     from keycliq_ops.pipeline.engine import Pipeline
+    from keycliq_ops.pipeline.gates import check_gate_params
     from keycliq_ops.pipeline.promote import (
         PromoteOptions,
         default_env,
@@ -106,7 +107,6 @@ def promote(
         promote_steps,
         run_promote,
     )
-    from keycliq_ops.pipeline.promote_steps import check_gate_params
 
     loaded = load(ctx)
     target = target or default_env(loaded, "production", "keycliq promote ENV")

@@ -86,7 +86,7 @@ def rollback(
         two_factor_asker,
     )
     from keycliq_ops.pipeline.engine import Pipeline
-    from keycliq_ops.pipeline.promote_steps import check_gate_params
+    from keycliq_ops.pipeline.gates import check_gate_params
     from keycliq_ops.pipeline.rollback import (
         RollbackOptions,
         prepare_rollback,

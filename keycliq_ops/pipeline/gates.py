@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from keycliq_ops.errors import GateFailed
+from keycliq_ops.errors import GateFailed, UsageError
 from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.engine import StepIO, StepOutcome, StepRecord
 
@@ -102,6 +102,9 @@ class DataclipGateStep:
     def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
         from keycliq_ops.dataclips import load_catalog, run_dataclips
 
+        # The values the checklist captured (e.g. the test user's id) feed the checks;
+        # --param values win.
+        ctx.params = {**captured_inputs(ctx), **ctx.params}
         ids = ctx.env.effective_dataclips()
         catalog = load_catalog(ctx.loaded.dataclips_dir)
         run = run_dataclips(
@@ -125,3 +128,47 @@ class DataclipGateStep:
         if warned:
             detail += f" ({len(warned)} warning: {', '.join(warned)})"
         return StepOutcome(detail=detail, data={"verdicts": {r.id: r.verdict for r in run.results}})
+
+
+def check_gate_params(ctx: ReleaseContext, skip: dict[str, str]) -> None:
+    """Before anything changes: every required parameter of the environment's Dataclips
+    is given (``--param``) or captured by an input item of the checklist that will run
+    (a promotion must not be half done for want of a ``userId``)."""
+    from keycliq_ops.checklists import find_checklist, load_checklist
+    from keycliq_ops.checklists.models import InputItem
+    from keycliq_ops.dataclips import load_catalog
+
+    captured: set[str] = set()
+    checklist = ChecklistStep()._checklist_name(ctx)
+    if checklist is not None and "checklist" not in skip:
+        loaded = load_checklist(find_checklist(ctx.loaded.checklists_dir, checklist))
+        captured = {i.name for _, i in loaded.items() if isinstance(i, InputItem)}
+    catalog = load_catalog(ctx.loaded.dataclips_dir)
+    for clip_id in ctx.env.effective_dataclips():
+        clip = catalog.get(clip_id)
+        for param in clip.params:
+            if param.required and param.name not in ctx.params and param.name not in captured:
+                raise UsageError(
+                    f"Dataclip {clip.id} of {ctx.env_name}'s gate needs the parameter "
+                    f"{param.name}, and nothing gives it"
+                    + (" (the checklist is skipped)" if "checklist" in skip else ""),
+                    hint=f"pass --param {param.name}=VALUE"
+                    + (f" (e.g. {param.description})" if param.description else ""),
+                )
+
+
+def captured_inputs(ctx: ReleaseContext) -> dict[str, str]:
+    """``{name: value}`` of the input items the checklist of this run captured."""
+    result = ctx.checklist_result
+    if result is None:
+        return {}
+    from keycliq_ops.checklists import find_checklist, load_checklist
+    from keycliq_ops.checklists.models import InputItem
+
+    checklist = load_checklist(find_checklist(ctx.loaded.checklists_dir, result.checklist))
+    names = {item.id: item.name for _, item in checklist.items() if isinstance(item, InputItem)}
+    return {
+        names[i.id]: i.answer
+        for i in result.items
+        if i.id in names and i.verdict == "passed" and i.answer is not None
+    }

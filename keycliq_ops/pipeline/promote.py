@@ -24,14 +24,12 @@ from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.deploy import find_resumable, run_release_pipeline, write_report
 from keycliq_ops.pipeline.deploy_steps import MigrationsStep
 from keycliq_ops.pipeline.engine import Pipeline, PipelineResult, Sink
-from keycliq_ops.pipeline.gates import ChecklistStep
+from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep, check_gate_params
 from keycliq_ops.pipeline.promote_steps import (
-    ChecksDataclipsStep,
     PromotedReleaseStep,
     PromotionGateStep,
     PromotionStep,
     TwoFactorAsk,
-    check_gate_params,
 )
 
 if TYPE_CHECKING:
@@ -347,7 +345,7 @@ def promote_steps(plan: PromotionPlan, options: PromoteOptions) -> list[Any]:
         PromotedReleaseStep(plan),
         MigrationsStep(),
         ChecklistStep(),
-        ChecksDataclipsStep(),
+        DataclipGateStep(),
     ]
 
 

@@ -1,14 +1,14 @@
 """The steps of ``keycliq promote``: the gate, the promotion, the production release.
 
-The checks after the release reuse the deploy's (``MigrationsStep``, ``ChecklistStep``) and
-:class:`ChecksDataclipsStep`, which ``keycliq rollback`` shares, as it shares
-:func:`with_two_factor` and :func:`follow_with_migrations`.
+The checks after the release reuse the deploy's (``MigrationsStep``, ``ChecklistStep``,
+``DataclipGateStep``); ``keycliq rollback`` shares :func:`with_two_factor` and
+:func:`follow_with_migrations`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from keycliq_ops.errors import GateFailed, TwoFactorRequired, UsageError
@@ -21,7 +21,6 @@ from keycliq_ops.pipeline.follow import (
     stream_into,
     wait_for,
 )
-from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep
 
 if TYPE_CHECKING:
     from keycliq_ops.heroku.client import HerokuClient
@@ -361,61 +360,3 @@ class PromotedReleaseStep:
 
 
 # ------------------------------------------------------------------- checks (shared)
-
-
-@dataclass
-class ChecksDataclipsStep(DataclipGateStep):
-    """The environment's Dataclip gate, fed the values its checklist captured (e.g. the
-    ``userId`` of the light scan for check C); ``--param`` values win."""
-
-    captured: dict[str, str] = field(default_factory=dict)
-
-    def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
-        self.captured = captured_inputs(ctx)
-        if self.captured:
-            ctx.params = {**self.captured, **ctx.params}
-        return super().run(ctx, io)
-
-
-def check_gate_params(ctx: ReleaseContext, skip: dict[str, str]) -> None:
-    """Before anything changes: every required parameter of the environment's Dataclips
-    is given (``--param``) or captured by an input item of the checklist that will run
-    (a promotion must not be half done for want of a ``userId``)."""
-    from keycliq_ops.checklists import find_checklist, load_checklist
-    from keycliq_ops.checklists.models import InputItem
-    from keycliq_ops.dataclips import load_catalog
-
-    captured: set[str] = set()
-    checklist = ChecklistStep()._checklist_name(ctx)
-    if checklist is not None and "checklist" not in skip:
-        loaded = load_checklist(find_checklist(ctx.loaded.checklists_dir, checklist))
-        captured = {i.name for _, i in loaded.items() if isinstance(i, InputItem)}
-    catalog = load_catalog(ctx.loaded.dataclips_dir)
-    for clip_id in ctx.env.effective_dataclips():
-        clip = catalog.get(clip_id)
-        for param in clip.params:
-            if param.required and param.name not in ctx.params and param.name not in captured:
-                raise UsageError(
-                    f"Dataclip {clip.id} of {ctx.env_name}'s gate needs the parameter "
-                    f"{param.name}, and nothing gives it"
-                    + (" (the checklist is skipped)" if "checklist" in skip else ""),
-                    hint=f"pass --param {param.name}=VALUE"
-                    + (f" (e.g. {param.description})" if param.description else ""),
-                )
-
-
-def captured_inputs(ctx: ReleaseContext) -> dict[str, str]:
-    """``{name: value}`` of the input items the checklist of this run captured."""
-    result = ctx.checklist_result
-    if result is None:
-        return {}
-    from keycliq_ops.checklists import find_checklist, load_checklist
-    from keycliq_ops.checklists.models import InputItem
-
-    checklist = load_checklist(find_checklist(ctx.loaded.checklists_dir, result.checklist))
-    names = {item.id: item.name for _, item in checklist.items() if isinstance(item, InputItem)}
-    return {
-        names[i.id]: i.answer
-        for i in result.items
-        if i.id in names and i.verdict == "passed" and i.answer is not None
-    }

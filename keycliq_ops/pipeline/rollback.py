@@ -21,11 +21,9 @@ from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.deploy import run_release_pipeline, write_report
 from keycliq_ops.pipeline.engine import Pipeline, PipelineResult, Sink
 from keycliq_ops.pipeline.follow import applied_migrations
-from keycliq_ops.pipeline.gates import ChecklistStep
+from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep, check_gate_params
 from keycliq_ops.pipeline.promote_steps import (
-    ChecksDataclipsStep,
     TwoFactorAsk,
-    check_gate_params,
 )
 from keycliq_ops.pipeline.rollback_steps import RollbackReleaseStep, RollbackStep
 
@@ -294,7 +292,7 @@ def rollback_steps(plan: RollbackPlan, options: RollbackOptions) -> list[Any]:
         RollbackStep(plan, ask_two_factor=options.two_factor),
         RollbackReleaseStep(),
         ChecklistStep(),
-        ChecksDataclipsStep(),
+        DataclipGateStep(),
     ]
 
 

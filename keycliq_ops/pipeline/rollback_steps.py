@@ -1,6 +1,6 @@
 """The steps of ``keycliq rollback``: create the rollback release, follow it.
 
-The checks afterwards are the environment's (``ChecklistStep``, ``ChecksDataclipsStep``).
+The checks afterwards are the environment's (``ChecklistStep``, ``DataclipGateStep``).
 """
 
 from __future__ import annotations
