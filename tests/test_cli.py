@@ -73,6 +73,8 @@ def test_init_then_validate_then_show(cli, tmp_path: Path) -> None:  # type: ign
     cfg = str(tmp_path / "keycliq.yaml")
     ok = cli("--config", cfg, "config", "validate")
     assert ok.code == 0 and "2 environments" in ok.stderr
+    as_json = cli("--config", cfg, "config", "validate", "--json")
+    assert as_json.code == 0 and '"environments"' in as_json.stdout
     shown = cli("--config", cfg, "config", "show", "--json")
     assert shown.code == 0
     import json

@@ -14,12 +14,13 @@ app = typer.Typer(help="Validate, show and document keycliq.yaml.", no_args_is_h
     help="Check keycliq.yaml; print what is wrong with file:line.\n\n"
     "Example: keycliq config validate --config ./keycliq.yaml",
 )
-def validate(ctx: typer.Context) -> None:
+def validate(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     loaded = load(ctx)
-    envs = ", ".join(loaded.config.environments)
-    err().print(
-        f"[green]ok[/]: {loaded.path} ({len(loaded.config.environments)} environments: {envs})"
-    )
+    envs = list(loaded.config.environments)
+    if as_json:
+        emit_json({"ok": True, "path": str(loaded.path), "environments": envs})
+        return
+    err().print(f"[green]ok[/]: {loaded.path} ({len(envs)} environments: {', '.join(envs)})")
 
 
 @app.command(
