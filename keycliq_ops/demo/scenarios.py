@@ -186,7 +186,7 @@ def scenarios() -> dict[str, Scenario]:
                 "a developer adds a required column to keys, a table that has rows",
                 write_bad_migration,
             ),
-            Command(("git", "add", "prisma/migrations"), "commit it"),
+            Command(("git", "add", "prisma/migrations"), "stage the new migration"),
             Command(("git", "commit", "-q", "-m", "Require a label on keys"), "commit it"),
             Command(("git", "push", "-q", "origin", "main"), "push it to the shared remote"),
             Command(
@@ -249,15 +249,15 @@ def scenarios() -> dict[str, Scenario]:
         summary="Heroku answers 503 and 429 and cuts a stream: retried, the release goes on",
         steps=(
             Action("faults planted in the stand-in", show_faults),
-            Command(STATUS, "status, through the 503s on /account", shows=(STAGING,)),
+            Command(STATUS, "where each environment stands", shows=(STAGING,)),
             Command(
                 DEPLOY,
-                "deploy, through the 429s and 503s",
+                "deploy to staging, while the API answers 503 and 429 before it answers",
                 shows=("Dataclip gate",),
             ),
             Command(
                 PROMOTE,
-                "promote, through 503s on the promotion and a cut release stream",
+                "promote, while the promotion's status answers 503 and the release stream is cut",
                 shows=("Production release",),
             ),
             Command(LEDGER_VERIFY, "the ledger verifies", shows=("chain intact",)),

@@ -17,8 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keycliq_ops.errors import UsageError
-from keycliq_ops.sandbox.daemon import SandboxState, down, read_state, state_home, up
+from keycliq_ops.errors import KeycliqError, UsageError
+from keycliq_ops.sandbox.daemon import (
+    LOG_FILE,
+    SandboxState,
+    down,
+    read_state,
+    state_home,
+    up,
+)
 
 SEED_SCALE = 1
 
@@ -107,13 +114,28 @@ def start(*, keep: bool, faults: tuple[str, ...], progress: Callable[[str], None
         state, _ = up(
             home, faults=list(faults), deploy="baseline", seed_scale=SEED_SCALE, progress=progress
         )
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, KeycliqError) and temporary:
+            kept = _keep_log(home)
+            if kept is not None:
+                exc.hint = f"the stand-in's log: {kept}"
         with contextlib.suppress(Exception):
             down(home)
         if temporary:
             shutil.rmtree(home, ignore_errors=True)
         raise
     return StandIn(home=home, state=state, keep=keep, temporary=temporary)
+
+
+def _keep_log(home: Path) -> Path | None:
+    """Copy the daemon's log out of a temp folder about to be deleted."""
+    log = home / LOG_FILE
+    if not log.exists():
+        return None
+    fd, name = tempfile.mkstemp(prefix="keycliq-demo-", suffix=".log")
+    with open(fd, "wb") as out:
+        out.write(log.read_bytes())
+    return Path(name)
 
 
 def _alive(pid: int) -> bool:
