@@ -19,6 +19,7 @@ from keycliq_ops.cli import (
     deploy_cmd,
     init_cmd,
     ledger_cmd,
+    logs_cmd,
     promote_cmd,
     rollback_cmd,
     sandbox_cmd,
@@ -86,6 +87,8 @@ deploy_cmd.register(app)
 status_cmd.register(app)
 promote_cmd.register(app)
 rollback_cmd.register(app)
+logs_cmd.register_logs(app)
+logs_cmd.register_watch(app)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(dataclips_cmd.app, name="dataclips")
 app.add_typer(checklist_cmd.app, name="checklist")
