@@ -125,7 +125,8 @@ CATALOGUE: tuple[Pattern, ...] = (
         "app-error",
         "warning",
         "another app line that says error",
-        _re(r"\b(?:error|exception|unhandled)\b", re.IGNORECASE),
+        # Not a setting's value (``NPM_CONFIG_LOGLEVEL=error``, ``level:error``).
+        _re(r"(?<![=:\w-])(?:\w*error|\w*exception|unhandled)\b", re.IGNORECASE),
         source="app",
     ),
 )

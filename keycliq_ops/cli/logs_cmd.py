@@ -263,6 +263,7 @@ def _print_verdict(result: WatchResult) -> None:
     console.print(f"[bold red]watch failed[/] for {result.app}:")
     for breach in result.breaches:
         console.print(
-            f"  {breach.kind}: {breach.count} lines (max {breach.limit}) — {breach.meaning}"
+            f"  {breach.kind}: {breach.count} line{'s' if breach.count != 1 else ''} "
+            f"(max {breach.limit}) — {breach.meaning}"
         )
     console.print(f"roll back with: [bold]{result.rollback_command}[/]")
