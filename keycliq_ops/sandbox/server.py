@@ -197,6 +197,15 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer (a tail it stopped reading) is not an error."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
     def __init__(self, address: tuple[str, int], token: str, faults: FaultBook, rate: RateLimiter):
         super().__init__(address, _Handler)
         self.routes: list[Route] = []
