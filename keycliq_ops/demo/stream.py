@@ -57,10 +57,15 @@ def run_streamed(
 
     def pump(stream: object, name: str) -> None:
         assert hasattr(stream, "readline")
+        passing = True
         for line in iter(stream.readline, ""):
             with lock:
                 seen.append(line)
-                emit(name, line)
+                if passing:
+                    try:
+                        emit(name, line)
+                    except OSError:  # our reader went away: keep draining the child
+                        passing = False
 
     threads = [
         threading.Thread(target=pump, args=(proc.stdout, "out"), daemon=True),
