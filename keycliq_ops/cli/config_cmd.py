@@ -6,13 +6,18 @@ import typer
 
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, load, out
 
-app = typer.Typer(help="Validate, show and document keycliq.yaml.", no_args_is_help=True)
+app = typer.Typer(
+    help="Validate, show, audit and document keycliq.yaml.\n\n"
+    "Examples: keycliq config validate · keycliq config check staging · "
+    "keycliq config show --json",
+    no_args_is_help=True,
+)
 
 
 @app.command(
     "validate",
     help="Check keycliq.yaml; print what is wrong with file:line.\n\n"
-    "Example: keycliq config validate --config ./keycliq.yaml",
+    "Example: keycliq -c ./keycliq.yaml config validate",
 )
 def validate(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     loaded = load(ctx)

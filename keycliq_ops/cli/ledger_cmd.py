@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="The deploy ledger: every deploy, promotion and rollback, hash-chained.\n\n"
     "The file is `paths.ledger` of keycliq.yaml (default .keycliq/ledger.jsonl); "
-    "KEYCLIQ_LEDGER=FILE reads another one (no keycliq.yaml needed).",
+    "KEYCLIQ_LEDGER=FILE reads another one (no keycliq.yaml needed).\n\n"
+    "Examples: keycliq ledger list --env production · keycliq ledger verify · "
+    "keycliq ledger export 20261128T0305 --format html -o report.html",
     no_args_is_help=True,
 )
 
