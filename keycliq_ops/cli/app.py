@@ -20,6 +20,7 @@ from keycliq_ops.cli import (
     init_cmd,
     ledger_cmd,
     logs_cmd,
+    playbook_cmd,
     promote_cmd,
     rollback_cmd,
     sandbox_cmd,
@@ -93,5 +94,6 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(dataclips_cmd.app, name="dataclips")
 app.add_typer(checklist_cmd.app, name="checklist")
 app.add_typer(ledger_cmd.app, name="ledger")
+app.add_typer(playbook_cmd.app, name="playbook")
 app.add_typer(sandbox_cmd.app, name="sandbox")
 demo_cmd.register(app)
