@@ -24,6 +24,7 @@ from keycliq_ops.cli import (
     promote_cmd,
     rollback_cmd,
     sandbox_cmd,
+    secrets_cmd,
     status_cmd,
 )
 from keycliq_ops.cli.common import state
@@ -96,4 +97,5 @@ app.add_typer(checklist_cmd.app, name="checklist")
 app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(playbook_cmd.app, name="playbook")
 app.add_typer(sandbox_cmd.app, name="sandbox")
+app.add_typer(secrets_cmd.app, name="secrets")
 demo_cmd.register(app)
