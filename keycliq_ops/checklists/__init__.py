@@ -18,7 +18,13 @@ Public API (the deploy and promote pipelines call it)::
 from keycliq_ops.checklists.answers import AnswersFile, AnswersPrompter, render_answers
 from keycliq_ops.checklists.checks import DataclipOutcome, DataclipRunner
 from keycliq_ops.checklists.dataclip_runner import EngineRunner
-from keycliq_ops.checklists.engine import ChecklistContext, Event, plan_checklist, run_checklist
+from keycliq_ops.checklists.engine import (
+    ChecklistContext,
+    Event,
+    check_checklist,
+    plan_checklist,
+    run_checklist,
+)
 from keycliq_ops.checklists.loader import (
     ChecklistInfo,
     find_checklist,
@@ -57,6 +63,7 @@ __all__ = [
     "Question",
     "ScriptedPrompter",
     "StateStore",
+    "check_checklist",
     "find_checklist",
     "is_manual",
     "list_checklists",

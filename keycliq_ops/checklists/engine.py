@@ -396,6 +396,15 @@ class _Run:
         return final
 
 
+def check_checklist(
+    checklist: Checklist, ctx: ChecklistContext, *, resume: ChecklistResult | None = None
+) -> None:
+    """What ``run_checklist`` checks before it asks anything, alone: raises UsageError when
+    the items cannot all be answered or checked. Callers that must not start something they
+    cannot finish (a deploy before its push) call this first."""
+    _Run(checklist, ctx, resume).preflight()
+
+
 def run_checklist(
     checklist: Checklist, ctx: ChecklistContext, *, resume: ChecklistResult | None = None
 ) -> ChecklistResult:

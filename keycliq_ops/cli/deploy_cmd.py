@@ -70,6 +70,7 @@ def deploy(
     )
     from keycliq_ops.pipeline.deploy import DeployOptions, deploy_steps, run_deploy
     from keycliq_ops.pipeline.engine import Pipeline
+    from keycliq_ops.pipeline.gates import check_runnable
 
     options = DeployOptions(strict=strict, force=force, resume=resume, skip=skips(skip, reason))
     rctx = build_context(ctx, env, params=param)
@@ -81,6 +82,7 @@ def deploy(
             plan_and_exit(plan, as_json, header)
             return
         preview(header, plan, as_json)
+        check_runnable(rctx, options.skip)  # before asking: a run that cannot finish never starts
         confirm(f"Deploy {rctx.commit[:8]} to {rctx.app}", yes)
         sink = make_sink(as_json, err())
         try:

@@ -99,7 +99,7 @@ def promote(
         two_factor_asker,
     )
     from keycliq_ops.pipeline.engine import Pipeline
-    from keycliq_ops.pipeline.gates import check_gate_params
+    from keycliq_ops.pipeline.gates import check_runnable
     from keycliq_ops.pipeline.promote import (
         PromoteOptions,
         default_env,
@@ -127,7 +127,7 @@ def promote(
             plan_and_exit(steps, as_json, header)
             return
         preview(header, steps, as_json)
-        check_gate_params(rctx, options.skip)
+        check_runnable(rctx, options.skip)
         confirm_app(
             f"Promote {plan.commit[:8]} to {plan.targets_text()}", rctx.app, given=confirm, yes=yes
         )

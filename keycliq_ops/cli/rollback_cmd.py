@@ -86,7 +86,7 @@ def rollback(
         two_factor_asker,
     )
     from keycliq_ops.pipeline.engine import Pipeline
-    from keycliq_ops.pipeline.gates import check_gate_params
+    from keycliq_ops.pipeline.gates import check_runnable
     from keycliq_ops.pipeline.rollback import (
         RollbackOptions,
         prepare_rollback,
@@ -112,7 +112,7 @@ def rollback(
         preview(header, steps, as_json)
         if not as_json:
             err().print(f"[yellow]warning[/]: {plan.migration_warning()}")
-        check_gate_params(rctx, options.skip)
+        check_runnable(rctx, options.skip)
         confirm_app(
             f"Roll {plan.app} back to v{plan.target.version}", plan.app, given=confirm, yes=yes
         )

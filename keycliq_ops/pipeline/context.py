@@ -45,6 +45,7 @@ class ReleaseContext:
     dataclips: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     _config_vars: dict[str, dict[str, str]] = field(default_factory=dict)
+    _web_url: str | None = None
 
     @property
     def env(self) -> Environment:
@@ -81,6 +82,14 @@ class ReleaseContext:
         vars_ = self.client.config_vars(self.loaded.env(name).app)
         self.ledger.add_secrets(*(v for k, v in vars_.items() if is_secret_name(k)))
         return vars_
+
+    def app_url(self) -> str | None:
+        """The environment's public URL: keycliq.yaml's ``url``, else the app's ``web_url``."""
+        if self.env.url:
+            return self.env.url
+        if self._web_url is None:
+            self._web_url = self.client.app(self.app).web_url or ""
+        return self._web_url or None
 
     def db_url(self) -> str:
         if self.database_url:

@@ -21,7 +21,7 @@ from keycliq_ops.pipeline.deploy_steps import (
     TestsStep,
 )
 from keycliq_ops.pipeline.engine import Pipeline, PipelineResult, Sink, StepRecord
-from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep, check_gate_params
+from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep, check_runnable
 
 if TYPE_CHECKING:
     from keycliq_ops.ledger import StoredRecord
@@ -170,7 +170,7 @@ def write_report(ctx: ReleaseContext, record: StoredRecord) -> Path:
 
 
 def run_deploy(ctx: ReleaseContext, options: DeployOptions, sink: Sink) -> DeployOutcome:
-    check_gate_params(ctx, options.skip)  # a gate that cannot run must stop us before the push
+    check_runnable(ctx, options.skip)  # a gate that cannot run must stop us before the push
     resume_record = find_resumable(ctx) if options.resume else None
     ctx.resume = resume_record is not None
     pipeline: Pipeline[ReleaseContext] = Pipeline(deploy_steps(options), sink)

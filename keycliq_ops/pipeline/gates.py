@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from keycliq_ops.errors import GateFailed, UsageError
 from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.engine import StepIO, StepOutcome, StepRecord
+
+if TYPE_CHECKING:
+    from keycliq_ops.checklists import Checklist, ChecklistContext
 
 
 @dataclass
@@ -35,30 +39,28 @@ class ChecklistStep:
             return StepOutcome(detail="passed in the run being resumed", data=previous.data)
         return None
 
-    def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
-        from keycliq_ops.checklists import (
-            ChecklistContext,
-            EngineRunner,
-            find_checklist,
-            load_checklist,
-            run_checklist,
-        )
+    def load(self, ctx: ReleaseContext) -> Checklist | None:
+        from keycliq_ops.checklists import find_checklist, load_checklist
 
         name = self._checklist_name(ctx)
         if name is None:
-            return StepOutcome(detail="no checklist for this environment", skipped=True)
-        checklist = load_checklist(find_checklist(ctx.loaded.checklists_dir, name))
+            return None
+        return load_checklist(find_checklist(ctx.loaded.checklists_dir, name))
+
+    def context(self, ctx: ReleaseContext, io: StepIO | None = None) -> ChecklistContext:
+        """The checklist engine's view of this run (one place: the check and the walk)."""
+        from keycliq_ops.checklists import ChecklistContext, EngineRunner
 
         def on_event(event: object) -> None:
             result = getattr(event, "result", None)
-            if getattr(event, "kind", "") == "done" and result is not None:
+            if io is not None and getattr(event, "kind", "") == "done" and result is not None:
                 answer = f" = {result.answer}" if getattr(result, "answer", None) else ""
                 io.line(f"[{result.verdict}] {result.id}{answer}")
 
-        run_ctx = ChecklistContext(
+        return ChecklistContext(
             env=ctx.env_name,
             app=ctx.app,
-            app_url=ctx.env.url,
+            app_url=ctx.app_url(),
             commit=ctx.commit,
             prompter=ctx.prompter,
             dataclip_runner=EngineRunner(ctx.loaded.dataclips_dir, ctx.loaded.config.dataclips),
@@ -69,6 +71,15 @@ class ChecklistStep:
             on_event=on_event,
             secrets=[v for v in ctx.config_vars().values() if len(v) >= 8],
         )
+
+    def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
+        from keycliq_ops.checklists import run_checklist
+
+        checklist = self.load(ctx)
+        if checklist is None:
+            return StepOutcome(detail="no checklist for this environment", skipped=True)
+        name = checklist.name
+        run_ctx = self.context(ctx, io)
         previous = ctx.previous_checklist if ctx.resume else None
         result = run_checklist(checklist, run_ctx, resume=previous)
         ctx.checklist_result = result
@@ -172,3 +183,18 @@ def captured_inputs(ctx: ReleaseContext) -> dict[str, str]:
         for i in result.items
         if i.id in names and i.verdict == "passed" and i.answer is not None
     }
+
+
+def check_runnable(ctx: ReleaseContext, skip: dict[str, str]) -> None:
+    """Before anything changes: the checklist can be answered and checked (a terminal or an
+    answers file that answers every required item; its URL and database known), and every
+    required parameter of the Dataclip gate will be known. Raises UsageError (exit 2)."""
+    if "checklist" not in skip:
+        step = ChecklistStep()
+        checklist = step.load(ctx)
+        if checklist is not None:
+            from keycliq_ops.checklists import check_checklist
+
+            resume = ctx.previous_checklist if ctx.resume else None
+            check_checklist(checklist, step.context(ctx), resume=resume)
+    check_gate_params(ctx, skip)

@@ -24,7 +24,7 @@ from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.deploy import find_resumable, run_release_pipeline, write_report
 from keycliq_ops.pipeline.deploy_steps import MigrationsStep
 from keycliq_ops.pipeline.engine import Pipeline, PipelineResult, Sink
-from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep, check_gate_params
+from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep, check_runnable
 from keycliq_ops.pipeline.promote_steps import (
     PromotedReleaseStep,
     PromotionGateStep,
@@ -352,7 +352,7 @@ def promote_steps(plan: PromotionPlan, options: PromoteOptions) -> list[Any]:
 def run_promote(
     ctx: ReleaseContext, plan: PromotionPlan, options: PromoteOptions, sink: Sink
 ) -> PromoteOutcome:
-    check_gate_params(ctx, options.skip)
+    check_runnable(ctx, options.skip)
     resume_record = find_resumable(ctx, "promote") if options.resume else None
     ctx.resume = resume_record is not None
     pipeline: Pipeline[ReleaseContext] = Pipeline(promote_steps(plan, options), sink)

@@ -21,7 +21,7 @@ from keycliq_ops.pipeline.context import ReleaseContext
 from keycliq_ops.pipeline.deploy import run_release_pipeline, write_report
 from keycliq_ops.pipeline.engine import Pipeline, PipelineResult, Sink
 from keycliq_ops.pipeline.follow import applied_migrations
-from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep, check_gate_params
+from keycliq_ops.pipeline.gates import ChecklistStep, DataclipGateStep, check_runnable
 from keycliq_ops.pipeline.promote_steps import (
     TwoFactorAsk,
 )
@@ -299,7 +299,7 @@ def rollback_steps(plan: RollbackPlan, options: RollbackOptions) -> list[Any]:
 def run_rollback(
     ctx: ReleaseContext, plan: RollbackPlan, options: RollbackOptions, sink: Sink
 ) -> RollbackOutcome:
-    check_gate_params(ctx, options.skip)
+    check_runnable(ctx, options.skip)
     resume_record = plan.resume_record
     ctx.resume = resume_record is not None
     ctx.warnings.append(plan.migration_warning())

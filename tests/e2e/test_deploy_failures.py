@@ -155,7 +155,32 @@ def test_dry_run_changes_nothing(world: World, cli) -> None:  # type: ignore[no-
 
 
 def test_no_terminal_without_yes_is_a_usage_error(world: World, cli) -> None:  # type: ignore[no-untyped-def]
-    result = cli("deploy", "staging")
+    result = cli("deploy", "staging", "--answers", "keycliq-answers.yaml")
     assert result.code == 2
     assert "--yes" in result.stderr
+    assert world.ledger_records() == []
+
+
+def test_no_answers_and_no_terminal_stops_before_anything(world: World, cli) -> None:  # type: ignore[no-untyped-def]
+    releases = len(world.sandbox.engine.app("keycliq-staging").releases)
+    result = cli("deploy", "staging", "--yes")
+    assert result.code == 2, result.output
+    assert "needs a person" in result.stderr and "--answers" in result.stderr
+    assert world.ledger_records() == []  # nothing started, nothing recorded
+    assert len(world.sandbox.engine.app("keycliq-staging").releases) == releases
+
+
+def test_an_answers_file_missing_an_item_names_it_before_the_push(world: World, cli) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    answers = world.repo / "keycliq-answers.yaml"
+    text = answers.read_text()
+    # Drop the answer to the staging checklist's first manual item ("deployed").
+    text = re.sub(r"\n      deployed:\n(?:        .*\n)+", "\n", text, count=1)
+    (world.repo.parent / "partial-answers.yaml").write_text(text)
+    result = cli(
+        "deploy", "staging", "--yes", "--answers", str(world.repo.parent / "partial-answers.yaml")
+    )
+    assert result.code == 2, result.output
+    assert "deployed" in result.stderr
     assert world.ledger_records() == []

@@ -293,10 +293,11 @@ def test_dry_run_changes_nothing(world: World, cli) -> None:  # type: ignore[no-
 
 def test_no_terminal_and_no_confirm_is_exit_2(world: World, cli) -> None:  # type: ignore[no-untyped-def]
     before = current(world)
-    result = cli("promote", "--override", "x", "--param", "userId=ckprodscan0000000000001")
+    answers = ("--answers", "keycliq-answers.yaml")
+    result = cli("promote", "--override", "x", *answers)
     assert result.code == 2
     assert "no terminal" in result.stderr and "--confirm keycliq-production" in result.stderr
-    wrong = cli("promote", "--confirm", STAGING, "--param", "userId=ckprodscan0000000000001")
+    wrong = cli("promote", "--confirm", STAGING, *answers)
     assert wrong.code == 2 and "does not match the app keycliq-production" in wrong.stderr
     assert current(world) == before and runs(world, "promote") == []
 

@@ -124,6 +124,9 @@ def test_failed_checks_then_resume_reuses_the_rollback_release(world: World, cli
     assert second["release_version"] == made
 
 
+ANSWERS = ("--answers", "keycliq-answers.yaml")
+
+
 def test_refusals_change_nothing(world: World, cli) -> None:  # type: ignore[no-untyped-def]
     promoted_with_override(world, cli)
     before, _ = current(world)
@@ -144,12 +147,13 @@ def test_refusals_change_nothing(world: World, cli) -> None:  # type: ignore[no-
             "is not a release version",
         ),
         (("rollback", "production", "--to", "v1", "--confirm", PRODUCTION), 1, "has no code"),
-        (("rollback", "production", "--param", "userId=x"), 2, "--confirm keycliq-production"),
+        (("rollback", "production", *ANSWERS), 2, "--confirm keycliq-production"),
         (
-            ("rollback", "production", "--confirm", "keycliq-staging", "--param", "userId=x"),
+            ("rollback", "production", "--confirm", "keycliq-staging", *ANSWERS),
             2,
-            "does not match",
+            "does not match the app",
         ),
+        (("rollback", "production", "--confirm", PRODUCTION), 2, "needs a person"),
         (
             (
                 "rollback",
