@@ -84,18 +84,19 @@ def _root(
     state(ctx).config_path = config
 
 
-init_cmd.register(app)
-deploy_cmd.register(app)
+# In the order of a release: where things stand, ship, check, record, operate, set up.
 status_cmd.register(app)
+deploy_cmd.register(app)
 promote_cmd.register(app)
 rollback_cmd.register(app)
 logs_cmd.register_logs(app)
 logs_cmd.register_watch(app)
-app.add_typer(config_cmd.app, name="config")
+demo_cmd.register(app)
+init_cmd.register(app)
 app.add_typer(dataclips_cmd.app, name="dataclips")
 app.add_typer(checklist_cmd.app, name="checklist")
 app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(playbook_cmd.app, name="playbook")
-app.add_typer(sandbox_cmd.app, name="sandbox")
 app.add_typer(secrets_cmd.app, name="secrets")
-demo_cmd.register(app)
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(sandbox_cmd.app, name="sandbox")
