@@ -412,6 +412,7 @@ class Engine:
             tail=tail,
             source=source,
             dyno_name=dyno_name,
+            start=len(app.log),
         )
         session.url = f"{self.base_url}/streams/log/{session.id}"
         with self.lock:
@@ -429,6 +430,7 @@ class Engine:
             tail=session.tail,
             source=session.source,
             dyno_name=session.dyno_name,
+            start=session.start,
         )
 
     # ---------------------------------------------------------------- plumbing

@@ -333,6 +333,9 @@ class LogSession:
     tail: bool
     source: str | None
     dyno_name: str | None
+    # How many log lines existed when the session was opened: lines written after that are
+    # streamed (with tail) even when they arrive before the client starts reading.
+    start: int = 0
     url: str = ""
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=now)

@@ -115,15 +115,18 @@ class AppLog(Live[LogLine]):
         source: str | None,
         dyno_name: str | None,
         stop: Callable[[], bool] = lambda: False,
+        start: int | None = None,
     ) -> Iterator[str]:
-        """The last ``lines`` matching lines, then (with ``tail``) new ones as they come."""
+        """The last ``lines`` matching lines before ``start`` (default: now), then (with
+        ``tail``) every line from ``start`` on as it comes."""
         past = self.snapshot()
-        picked = [ln for ln in past if ln.matches(source, dyno_name)]
+        cut = len(past) if start is None else min(start, len(past))
+        picked = [ln for ln in past[:cut] if ln.matches(source, dyno_name)]
         for ln in picked[-lines:] if lines > 0 else []:
             yield ln.render()
         if not tail:
             return
-        for ln in self.follow(len(past)):
+        for ln in self.follow(cut):
             if stop():
                 return
             if ln.matches(source, dyno_name):
