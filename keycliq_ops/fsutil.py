@@ -44,8 +44,3 @@ def ensure_state_dir(root: Path) -> Path:
         with contextlib.suppress(OSError):
             atomic_write(ignore, _LOCAL_ONLY)
     return folder
-
-
-def is_own_file(path: str) -> bool:
-    """Whether ``path`` (relative to the checkout) is one of keycliq's files in .keycliq/."""
-    return Path(path).parts[:1] == (STATE_DIR,)

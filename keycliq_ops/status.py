@@ -275,9 +275,7 @@ def build_of(release: Release, builds: list[Build]) -> Build | None:
 def _local_status(repo: Repo, loaded: LoadedConfig) -> LocalStatus:
     head = repo.head_commit()
     branch = repo.current_branch()
-    from keycliq_ops.fsutil import is_own_file
-
-    dirty = [d for d in repo.dirty_files() if not is_own_file(d.path)]
+    dirty = [d for d in repo.dirty_files() if not loaded.owns(d.path)]
     subject = repo.git("log", "-1", "--format=%s", head, "--").strip() or None
     return LocalStatus(
         root=str(repo.root),

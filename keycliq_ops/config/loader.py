@@ -49,6 +49,14 @@ class LoadedConfig:
                 hint=f"environments are defined in {self.path}",
             ) from None
 
+    def owns(self, relative: str) -> bool:
+        """Whether a path of the checkout (relative to its root) is one of keycliq's own
+        files: ``.keycliq/``, the ledger, the reports, the Dataclip history. They never make
+        the work tree dirty for a deploy."""
+        full = (self.root / relative).resolve()
+        mine = (self.root / ".keycliq", self.ledger_path, self.reports_dir, self.history_path)
+        return any(full == p.resolve() or p.resolve() in full.parents for p in mine)
+
     @property
     def ledger_path(self) -> Path:
         override = os.environ.get("KEYCLIQ_LEDGER")

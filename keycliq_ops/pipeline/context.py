@@ -60,11 +60,7 @@ class ReleaseContext:
         ledger so that none can be recorded)."""
         name = env_name or self.env_name
         if name not in self._config_vars:
-            vars_ = self.client.config_vars(self.loaded.env(name).app)
-            from keycliq_ops.redact import is_secret_name
-
-            self.ledger.add_secrets(*(v for k, v in vars_.items() if is_secret_name(k)))
-            self._config_vars[name] = vars_
+            self._config_vars[name] = self._fetch_vars(name)
         return self._config_vars[name]
 
     def prefetch_config_vars(self) -> None:

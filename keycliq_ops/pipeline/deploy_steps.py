@@ -42,18 +42,6 @@ def _brief(command: str, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _own_record(ctx: ReleaseContext, path: str) -> bool:
-    """keycliq's own files (ledger, reports, locks, state) never make the tree dirty."""
-    full = (ctx.root / path).resolve()
-    own = [
-        ctx.root / ".keycliq",
-        ctx.loaded.ledger_path,
-        ctx.loaded.reports_dir,
-        ctx.loaded.history_path,
-    ]
-    return any(full == p.resolve() or p.resolve() in full.parents for p in own)
-
-
 @dataclass
 class PreflightStep:
     name: str = "preflight"
@@ -82,7 +70,7 @@ class PreflightStep:
                 hint="check out an allowed branch, or add its pattern to `branches:` in "
                 "keycliq.yaml",
             )
-        dirty = [d for d in ctx.repo.dirty_files() if not _own_record(ctx, d.path)]
+        dirty = [d for d in ctx.repo.dirty_files() if not ctx.loaded.owns(d.path)]
         if dirty:
             listed = ", ".join(d.path for d in dirty[:5]) + (" …" if len(dirty) > 5 else "")
             raise GateFailed(
