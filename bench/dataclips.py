@@ -30,12 +30,12 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from keycliq_ops.config.loader import SHIPPED_DATACLIPS
-from keycliq_ops.config.models import DataclipSettings
+from keycliq_ops.config.loading import SHIPPED_DATACLIPS
+from keycliq_ops.config.settings import DataclipSettings
 from keycliq_ops.dataclips import load_catalog, run_dataclips
-from keycliq_ops.dataclips.engine import bind_values
-from keycliq_ops.pgembed import start_postgres
-from keycliq_ops.sample.seed import seed
+from keycliq_ops.dataclips.executor import bind_values
+from keycliq_ops.standin.pgembed import start_postgres
+from keycliq_ops.standin.sample.seed import seed
 
 DB_NAME = "kc_bench_dataclips"
 

@@ -30,17 +30,17 @@ from pathlib import Path
 
 import httpx
 
+from keycliq_ops.adapters.git import Repo
+from keycliq_ops.adapters.heroku.client import HerokuClient
 from keycliq_ops.config import load_config
 from keycliq_ops.dataclips import load_catalog
-from keycliq_ops.dataclips.engine import bind_values
-from keycliq_ops.git import Repo
-from keycliq_ops.heroku.client import HerokuClient
+from keycliq_ops.dataclips.executor import bind_values
 from keycliq_ops.ledger import Ledger
-from keycliq_ops.pgembed import start_postgres
-from keycliq_ops.pipeline.context import ReleaseContext
-from keycliq_ops.pipeline.deploy import DeployOptions, run_deploy
-from keycliq_ops.sandbox import Sandbox
-from keycliq_ops.sandbox.provision import provision
+from keycliq_ops.release.deploy import DeployOptions, run_deploy
+from keycliq_ops.release.session import ReleaseContext
+from keycliq_ops.standin import Sandbox
+from keycliq_ops.standin.pgembed import start_postgres
+from keycliq_ops.standin.provision import provision
 
 
 class Recorder(httpx.BaseTransport):

@@ -14,7 +14,7 @@ EXIT_INTERNAL = 70
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:
-    from keycliq_ops.redact import redact_url
+    from keycliq_ops.base.redact import redact_url
 
     sys.stderr.write(f"error: {redact_url(message)}\n")
     if hint:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(f"keycliq {__version__}\n")
         return
 
-    from keycliq_ops.errors import KeycliqError
+    from keycliq_ops.base.errors import KeycliqError
 
     try:
         from keycliq_ops.cli.app import app

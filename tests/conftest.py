@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from keycliq_ops.pgembed import PostgresServer, start_postgres
+from keycliq_ops.standin.pgembed import PostgresServer, start_postgres
 
 _OUTSIDE_VARS = (
     "HEROKU_API_KEY",
@@ -105,3 +105,7 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+# The end-to-end ``world`` (the stand-in, real git, the sample repo) for every folder.
+from tests.world import world  # noqa: E402, F401

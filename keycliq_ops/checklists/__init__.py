@@ -18,21 +18,14 @@ Public API (the deploy and promote pipelines call it)::
 from keycliq_ops.checklists.answers import AnswersFile, AnswersPrompter, render_answers
 from keycliq_ops.checklists.checks import DataclipOutcome, DataclipRunner
 from keycliq_ops.checklists.dataclip_runner import EngineRunner
-from keycliq_ops.checklists.engine import (
-    ChecklistContext,
-    Event,
-    check_checklist,
-    plan_checklist,
-    run_checklist,
-)
-from keycliq_ops.checklists.loader import (
+from keycliq_ops.checklists.files import (
     ChecklistInfo,
     find_checklist,
     list_checklists,
     load_checklist,
     parse_checklist,
 )
-from keycliq_ops.checklists.models import Checklist, is_manual
+from keycliq_ops.checklists.items import Checklist, is_manual
 from keycliq_ops.checklists.prompting import Answer, Prompter, Question, ScriptedPrompter
 from keycliq_ops.checklists.results import (
     ChecklistPlan,
@@ -42,6 +35,13 @@ from keycliq_ops.checklists.results import (
     PlannedItem,
 )
 from keycliq_ops.checklists.state import StateStore, state_path
+from keycliq_ops.checklists.walker import (
+    ChecklistContext,
+    Event,
+    check_checklist,
+    plan_checklist,
+    run_checklist,
+)
 
 __all__ = [
     "Answer",

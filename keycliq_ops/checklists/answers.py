@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from keycliq_ops.checklists.models import Checklist, InputItem, Item, is_manual
+from keycliq_ops.base.errors import ConfigError, UsageError
+from keycliq_ops.base.yamlfile import YamlDoc, describe_error, format_loc, load_yaml
+from keycliq_ops.checklists.items import Checklist, InputItem, Item, is_manual
 from keycliq_ops.checklists.prompting import Answer, Question
-from keycliq_ops.errors import ConfigError, UsageError
-from keycliq_ops.yamlfile import YamlDoc, describe_error, format_loc, load_yaml
 
 
 class AnswerEntry(BaseModel):

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from keycliq_ops.base.errors import KeycliqError
+from keycliq_ops.base.redact import Redactor, redact_url
 from keycliq_ops.checklists.results import CheckSummary
-from keycliq_ops.errors import KeycliqError
-from keycliq_ops.redact import Redactor, redact_url
 
 if TYPE_CHECKING:
     import httpx

@@ -13,7 +13,7 @@ from keycliq_ops.checklists.checks import DataclipOutcome
 from keycliq_ops.checklists.results import CheckSummary
 
 if TYPE_CHECKING:
-    from keycliq_ops.config.models import DataclipSettings
+    from keycliq_ops.config.settings import DataclipSettings
     from keycliq_ops.dataclips import Catalog
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from keycliq_ops.checklists.models import Checklist, Item
+from keycliq_ops.checklists.items import Checklist, Item
 
 Action = Literal["yes", "no", "skip", "value"]
 
@@ -108,7 +108,7 @@ class ScriptedPrompter:
         return "script"
 
     def preflight(self, checklist: Checklist, items: Sequence[Item], commit: str | None) -> None:
-        from keycliq_ops.errors import UsageError
+        from keycliq_ops.base.errors import UsageError
 
         if self.default is not None:
             return

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from keycliq_ops.errors import EXIT_GATE, EXIT_INTERRUPTED, EXIT_OK
+from keycliq_ops.base.errors import EXIT_GATE, EXIT_INTERRUPTED, EXIT_OK
 
 ItemVerdict = Literal["passed", "failed", "skipped"]
 RunVerdict = Literal["passed", "failed", "aborted"]
@@ -106,7 +106,7 @@ class ChecklistResult(BaseModel):
 
     def raise_for_verdict(self) -> None:
         """Raise GateFailed (failed) or Interrupted (aborted); nothing when passed."""
-        from keycliq_ops.errors import GateFailed, Interrupted
+        from keycliq_ops.base.errors import GateFailed, Interrupted
 
         if self.verdict == "aborted":
             raise Interrupted(

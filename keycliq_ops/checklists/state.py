@@ -15,9 +15,9 @@ from typing import Any
 from filelock import FileLock
 from pydantic import ValidationError
 
+from keycliq_ops.base.errors import ConfigError
+from keycliq_ops.base.fsutil import atomic_write
 from keycliq_ops.checklists.results import ChecklistResult
-from keycliq_ops.errors import ConfigError
-from keycliq_ops.fsutil import atomic_write
 
 STATE_NAME = "checklist-state.json"
 KEEP = 50
@@ -63,7 +63,7 @@ class StateStore:
         """Keep ``result`` as the latest run of its checklist for its commit."""
         if result.commit is None:
             return
-        from keycliq_ops.fsutil import STATE_DIR, ensure_state_dir
+        from keycliq_ops.base.fsutil import STATE_DIR, ensure_state_dir
 
         if self.path.parent.name == STATE_DIR:
             ensure_state_dir(self.path.parent.parent)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from keycliq_ops.errors import ConfigError, UsageError
+from keycliq_ops.base.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from keycliq_ops.adapters.heroku.client import HerokuClient
     from keycliq_ops.config import Environment, LoadedConfig
-    from keycliq_ops.heroku.client import HerokuClient
 
 
 @dataclass(frozen=True)

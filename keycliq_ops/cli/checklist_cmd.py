@@ -33,7 +33,7 @@ def _maybe_load(ctx: typer.Context) -> LoadedConfig | None:
 
 
 def _folder(loaded: LoadedConfig | None) -> Path:
-    from keycliq_ops.config.loader import SHIPPED_CHECKLISTS
+    from keycliq_ops.config.loading import SHIPPED_CHECKLISTS
 
     return loaded.checklists_dir if loaded is not None else SHIPPED_CHECKLISTS
 
@@ -183,6 +183,7 @@ def run(
 ) -> None:
     import sys
 
+    from keycliq_ops.base.errors import UsageError
     from keycliq_ops.checklists import (
         AnswersPrompter,
         ChecklistContext,
@@ -194,16 +195,15 @@ def run(
         run_checklist,
         state_path,
     )
-    from keycliq_ops.checklists.terminal import TerminalPrompter, render_event
     from keycliq_ops.checklists.wiring import (
         actor,
         database_url_provider,
         head_commit,
         resolve_target,
     )
+    from keycliq_ops.cli.checklist_prompt import TerminalPrompter, render_event
     from keycliq_ops.cli.common import heroku_client
-    from keycliq_ops.config.loader import SHIPPED_DATACLIPS
-    from keycliq_ops.errors import UsageError
+    from keycliq_ops.config.loading import SHIPPED_DATACLIPS
 
     loaded = _maybe_load(ctx)
     cl = load_checklist(find_checklist(_folder(loaded), name))

@@ -15,8 +15,8 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from keycliq_ops.adapters.heroku.client import HerokuClient
     from keycliq_ops.config import LoadedConfig
-    from keycliq_ops.heroku.client import HerokuClient
 
 
 class State:
@@ -71,7 +71,7 @@ def emit_json(data: Any) -> None:
 
 
 def heroku_client() -> HerokuClient:
-    from keycliq_ops.heroku.client import HerokuClient
+    from keycliq_ops.adapters.heroku.client import HerokuClient
 
     return HerokuClient.from_environment()
 
@@ -79,7 +79,7 @@ def heroku_client() -> HerokuClient:
 def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     """``--param NAME=VALUE`` pairs → ``{"NAME": "VALUE"}``; a pair without ``=`` is a
     UsageError (exit 2)."""
-    from keycliq_ops.errors import UsageError
+    from keycliq_ops.base.errors import UsageError
 
     out: dict[str, str] = {}
     for pair in pairs:

@@ -70,8 +70,8 @@ def check(
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from keycliq_ops.audit import audit_config, secret_digest
     from keycliq_ops.cli.common import heroku_client
+    from keycliq_ops.ops.config_audit import audit_config, secret_digest
 
     loaded = load(ctx)
     names = list(envs) if envs else list(loaded.config.environments)

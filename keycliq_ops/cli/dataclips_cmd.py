@@ -51,7 +51,7 @@ def _maybe_load(ctx: typer.Context) -> LoadedConfig | None:
 
 
 def _catalog(loaded: LoadedConfig | None) -> Catalog:
-    from keycliq_ops.config.loader import SHIPPED_DATACLIPS
+    from keycliq_ops.config.loading import SHIPPED_DATACLIPS
     from keycliq_ops.dataclips import load_catalog
 
     return load_catalog(loaded.dataclips_dir if loaded is not None else SHIPPED_DATACLIPS)
@@ -78,8 +78,8 @@ def _database(
     loaded: LoadedConfig | None, app_or_env: str | None, url: str | None
 ) -> tuple[str, str]:
     """The database URL to use and the label it is recorded under (never the URL)."""
-    from keycliq_ops import db
-    from keycliq_ops.errors import ConfigError, UsageError
+    from keycliq_ops.adapters import db
+    from keycliq_ops.base.errors import ConfigError, UsageError
 
     if app_or_env and url:
         raise UsageError("give either --app or --database-url, not both")
@@ -377,10 +377,10 @@ def run(
         "30000). Example: --statement-timeout-ms 5000",
     ),
 ) -> None:
-    from keycliq_ops.config.models import DataclipSettings
+    from keycliq_ops.base.errors import GateFailed, UsageError
+    from keycliq_ops.config.settings import DataclipSettings
     from keycliq_ops.dataclips import run_dataclips
     from keycliq_ops.dataclips.history import append_run, expected_durations
-    from keycliq_ops.errors import GateFailed, UsageError
 
     loaded = _maybe_load(ctx)
     catalog = _catalog(loaded)
@@ -406,7 +406,7 @@ def run(
     if overrides:
         settings = settings.model_copy(update=overrides)
     # Check ids and parameters before reaching for a database.
-    from keycliq_ops.dataclips.engine import bind_values
+    from keycliq_ops.dataclips.executor import bind_values
 
     for check_id in dict.fromkeys(selected):
         bind_values(catalog.get(check_id), params)
@@ -512,10 +512,10 @@ def trend_(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    from keycliq_ops import db
-    from keycliq_ops.config.models import DataclipSettings
+    from keycliq_ops.adapters import db
+    from keycliq_ops.base.errors import UsageError
+    from keycliq_ops.config.settings import DataclipSettings
     from keycliq_ops.dataclips.history import read_history, trend
-    from keycliq_ops.errors import UsageError
 
     loaded = _maybe_load(ctx)
     catalog = _catalog(loaded)

@@ -9,8 +9,8 @@ import typer
 from keycliq_ops.cli.common import emit_json
 
 if TYPE_CHECKING:
-    from keycliq_ops.demo import DemoResult
-    from keycliq_ops.demo.stream import Emit
+    from keycliq_ops.standin.demo import DemoResult
+    from keycliq_ops.standin.demo.stream import Emit
 
 HELP = (
     "Run the release flow end to end on a local Heroku stand-in (no network, no system "
@@ -60,8 +60,8 @@ def demo(
     import sys
     from dataclasses import asdict
 
-    from keycliq_ops.demo import run_demo, scenario_named
-    from keycliq_ops.errors import GateFailed
+    from keycliq_ops.base.errors import GateFailed
+    from keycliq_ops.standin.demo import run_demo, scenario_named
 
     scenario_named(scenario)  # a bad name fails before anything starts
 

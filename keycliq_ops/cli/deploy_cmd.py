@@ -68,9 +68,9 @@ def deploy(
         render_outcome,
         skips,
     )
-    from keycliq_ops.pipeline.deploy import DeployOptions, deploy_steps, run_deploy
-    from keycliq_ops.pipeline.engine import Pipeline
-    from keycliq_ops.pipeline.gates import check_runnable
+    from keycliq_ops.release.deploy import DeployOptions, deploy_steps, run_deploy
+    from keycliq_ops.release.gate_steps import check_runnable
+    from keycliq_ops.release.stepper import Pipeline
 
     options = DeployOptions(strict=strict, force=force, resume=resume, skip=skips(skip, reason))
     rctx = build_context(ctx, env, params=param)

@@ -22,11 +22,11 @@ def init(
     production_app: str = typer.Option("keycliq-production", help="Production Heroku app."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing keycliq.yaml."),
 ) -> None:
+    from keycliq_ops.base.errors import UsageError
+    from keycliq_ops.base.fsutil import atomic_write
     from keycliq_ops.cli.common import err
-    from keycliq_ops.config.loader import CONFIG_NAME
+    from keycliq_ops.config.loading import CONFIG_NAME
     from keycliq_ops.config.starter import render_starter
-    from keycliq_ops.errors import UsageError
-    from keycliq_ops.fsutil import atomic_write
 
     target = directory / CONFIG_NAME
     if target.exists() and not force:

@@ -261,7 +261,7 @@ def export(
         False, "--all", help="Export every record (JSON only). Example: --all --format json"
     ),
 ) -> None:
-    from keycliq_ops.errors import UsageError
+    from keycliq_ops.base.errors import UsageError
 
     if fmt not in ("md", "html", "json"):
         raise UsageError(f"--format {fmt!r} is not one of md, html, json")
@@ -289,7 +289,7 @@ def export(
     if output is None:
         typer.echo(text, nl=False)
         return
-    from keycliq_ops.fsutil import atomic_write
+    from keycliq_ops.base.fsutil import atomic_write
 
     atomic_write(output, text)
     err().print(f"wrote {output}")

@@ -9,7 +9,7 @@ import typer
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, heroku_client, load, out
 
 if TYPE_CHECKING:
-    from keycliq_ops.logs import LogEvent, Summary, WatchResult
+    from keycliq_ops.ops.logs import LogEvent, Summary, WatchResult
 
 LOGS_HELP = (
     "Show an app's log with each line classified by the lines that matter (scans, OpenAI "
@@ -98,8 +98,8 @@ def logs(
         "summary as one object with --summary. Example: --json",
     ),
 ) -> None:
-    from keycliq_ops.errors import UsageError
-    from keycliq_ops.logs import Summary, parse_kinds, read_logs
+    from keycliq_ops.base.errors import UsageError
+    from keycliq_ops.ops.logs import Summary, parse_kinds, read_logs
 
     if source is not None and source not in ("app", "heroku"):
         raise UsageError(f"--source {source!r}: expected app or heroku")
@@ -163,9 +163,9 @@ def watch(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    from keycliq_ops.errors import GateFailed, Interrupted
-    from keycliq_ops.logs import WatchPolicy, parse_duration, parse_limits
-    from keycliq_ops.logs import watch as run_watch
+    from keycliq_ops.base.errors import GateFailed, Interrupted
+    from keycliq_ops.ops.logs import WatchPolicy, parse_duration, parse_limits
+    from keycliq_ops.ops.logs import watch as run_watch
 
     seconds = parse_duration(duration)
     policy = WatchPolicy(max_errors=max_errors, limits=parse_limits(limits))

@@ -9,7 +9,7 @@ import typer
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, heroku_client, load, out
 
 if TYPE_CHECKING:
-    from keycliq_ops.playbooks import Playbook, PlaybookReport
+    from keycliq_ops.ops.playbooks import Playbook, PlaybookReport
 
 app = typer.Typer(
     help="The team's incident playbooks: scan-failures (OpenAI), data-integrity (E1/E2/G, "
@@ -34,7 +34,7 @@ _MARK = {"ok": "✓", "info": "·", "warning": "!", "error": "✗"}
     "\b\nExamples:\n  keycliq playbook list\n  keycliq playbook list --json",
 )
 def list_(as_json: bool = JSON_OPTION) -> None:
-    from keycliq_ops.playbooks import PLAYBOOKS
+    from keycliq_ops.ops.playbooks import PLAYBOOKS
 
     if as_json:
         emit_json([{"name": p.name, "title": p.title, "when": p.when} for p in PLAYBOOKS])
@@ -56,7 +56,7 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     "\b\nExamples:\n  keycliq playbook show email\n  keycliq playbook show data-integrity --json",
 )
 def show(name: str = NAME_ARGUMENT, as_json: bool = JSON_OPTION) -> None:
-    from keycliq_ops.playbooks import get_playbook
+    from keycliq_ops.ops.playbooks import get_playbook
 
     p = get_playbook(name)
     if as_json:
@@ -119,9 +119,9 @@ def run(
         help="Print the report as JSON (findings, log counts, manual steps). Example: --json",
     ),
 ) -> None:
+    from keycliq_ops.base.errors import GateFailed
     from keycliq_ops.dataclips import load_catalog
-    from keycliq_ops.errors import GateFailed
-    from keycliq_ops.playbooks import get_playbook, run_playbook
+    from keycliq_ops.ops.playbooks import get_playbook, run_playbook
 
     playbook = get_playbook(name)
     loaded = load(ctx)

@@ -1,6 +1,6 @@
 """Rendering pipeline events: rich live status in a terminal, plain lines otherwise, or JSON.
 
-The engine emits :class:`keycliq_ops.pipeline.engine.Event`; these sinks turn them into what
+The engine emits :class:`keycliq_ops.release.stepper.Event`; these sinks turn them into what
 a person (or a CI log, or a program) reads. Everything goes to stderr except ``--json``
 events, which are the command's output on stdout.
 """
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-    from keycliq_ops.pipeline.engine import Event, PipelineResult, StepRecord
+    from keycliq_ops.release.stepper import Event, PipelineResult, StepRecord
 
 _MARK = {
     "succeeded": ("✓", "green"),

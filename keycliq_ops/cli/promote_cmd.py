@@ -21,8 +21,8 @@ from keycliq_ops.cli.release_common import (
 )
 
 if TYPE_CHECKING:
-    from keycliq_ops.pipeline.promote import PromoteOutcome, PromotionPlan
-    from keycliq_ops.pipeline.rollback import RollbackOutcome
+    from keycliq_ops.release.promote import PromoteOutcome, PromotionPlan
+    from keycliq_ops.release.rollback import RollbackOutcome
 
 HELP = (
     "Promote what staging runs now to production through the Heroku pipeline, when the "
@@ -98,15 +98,15 @@ def promote(
         skips,
         two_factor_asker,
     )
-    from keycliq_ops.pipeline.engine import Pipeline
-    from keycliq_ops.pipeline.gates import check_runnable
-    from keycliq_ops.pipeline.promote import (
+    from keycliq_ops.release.gate_steps import check_runnable
+    from keycliq_ops.release.promote import (
         PromoteOptions,
         default_env,
         prepare_promote,
         promote_steps,
         run_promote,
     )
+    from keycliq_ops.release.stepper import Pipeline
 
     loaded = load(ctx)
     target = target or default_env(loaded, "production", "keycliq promote ENV")

@@ -12,8 +12,8 @@ import typer
 from keycliq_ops.cli.common import err, load, out
 
 if TYPE_CHECKING:
-    from keycliq_ops.pipeline.context import ReleaseContext
-    from keycliq_ops.pipeline.engine import PipelineResult
+    from keycliq_ops.release.session import ReleaseContext
+    from keycliq_ops.release.stepper import PipelineResult
 
 YES_OPTION = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
 ANSWERS_OPTION = typer.Option(
@@ -86,11 +86,11 @@ def build_context(
     params: list[str],
     database_url: str | None = None,
 ) -> ReleaseContext:
+    from keycliq_ops.adapters.git import Repo
+    from keycliq_ops.base.errors import GitError
     from keycliq_ops.cli.common import heroku_client, parse_params
-    from keycliq_ops.errors import GitError
-    from keycliq_ops.git import Repo
     from keycliq_ops.ledger import Ledger
-    from keycliq_ops.pipeline.context import ReleaseContext
+    from keycliq_ops.release.session import ReleaseContext
 
     loaded = load(ctx)
     loaded.env(env_name)  # an unknown environment is a usage error before anything else
@@ -126,8 +126,8 @@ def bind_sink(prompter: Any, sink: Any) -> None:
 
 def choose_prompter(answers: Path | None, sink: Any = None) -> Any:
     from keycliq_ops.checklists import AnswersPrompter
-    from keycliq_ops.checklists.terminal import TerminalPrompter
     from keycliq_ops.checklists.wiring import actor
+    from keycliq_ops.cli.checklist_prompt import TerminalPrompter
 
     if answers is not None:
         return AnswersPrompter(answers)
@@ -137,7 +137,7 @@ def choose_prompter(answers: Path | None, sink: Any = None) -> Any:
 
 
 def confirm(what: str, yes: bool) -> None:
-    from keycliq_ops.errors import UsageError
+    from keycliq_ops.base.errors import UsageError
 
     if yes:
         return
@@ -209,7 +209,7 @@ TWO_FACTOR_OPTION = typer.Option(
 
 def confirm_app(what: str, app: str, *, given: str | None, yes: bool) -> None:
     """A dangerous act: the app's name typed in a terminal, or given with ``--confirm``."""
-    from keycliq_ops.errors import UsageError
+    from keycliq_ops.base.errors import UsageError
 
     if given is not None:
         if given != app:
@@ -258,7 +258,7 @@ def two_factor_asker(code: str | None, sink: Any, *, yes: bool) -> Any:
 
 def skips(skip: list[str], reason: str | None) -> dict[str, str]:
     """``--skip STEP`` (repeatable) with the one ``--reason`` every skip is recorded with."""
-    from keycliq_ops.errors import UsageError
+    from keycliq_ops.base.errors import UsageError
 
     if skip and not (reason and reason.strip()):
         raise UsageError("--skip needs --reason (it is recorded in the ledger)")

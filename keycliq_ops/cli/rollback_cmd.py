@@ -20,7 +20,7 @@ from keycliq_ops.cli.release_common import (
 )
 
 if TYPE_CHECKING:
-    from keycliq_ops.pipeline.rollback import RollbackOutcome
+    from keycliq_ops.release.rollback import RollbackOutcome
 
 HELP = (
     "Roll an environment back to an earlier release: by default the newest earlier release "
@@ -85,14 +85,14 @@ def rollback(
         skips,
         two_factor_asker,
     )
-    from keycliq_ops.pipeline.engine import Pipeline
-    from keycliq_ops.pipeline.gates import check_runnable
-    from keycliq_ops.pipeline.rollback import (
+    from keycliq_ops.release.gate_steps import check_runnable
+    from keycliq_ops.release.rollback import (
         RollbackOptions,
         prepare_rollback,
         rollback_steps,
         run_rollback,
     )
+    from keycliq_ops.release.stepper import Pipeline
 
     rctx = build_context(ctx, env, params=param)
     try:

@@ -55,9 +55,9 @@ def up(
 ) -> None:
     import shlex
 
-    from keycliq_ops.errors import UsageError
-    from keycliq_ops.sandbox.daemon import state_home
-    from keycliq_ops.sandbox.daemon import up as start
+    from keycliq_ops.base.errors import UsageError
+    from keycliq_ops.standin.daemon import state_home
+    from keycliq_ops.standin.daemon import up as start
 
     if deploy not in ("baseline", "head", "none"):
         raise UsageError(f"--deploy {deploy!r}: use baseline, head or none")
@@ -87,8 +87,8 @@ def up(
     "repository).\n\nExample: keycliq sandbox down",
 )
 def down(as_json: bool = JSON_OPTION) -> None:
-    from keycliq_ops.sandbox.daemon import down as stop
-    from keycliq_ops.sandbox.daemon import state_home
+    from keycliq_ops.standin.daemon import down as stop
+    from keycliq_ops.standin.daemon import state_home
 
     home = state_home()
     was_running = stop(home)
@@ -107,8 +107,8 @@ def down(as_json: bool = JSON_OPTION) -> None:
 def status(as_json: bool = JSON_OPTION) -> None:
     from dataclasses import asdict
 
-    from keycliq_ops.sandbox.daemon import state_home
-    from keycliq_ops.sandbox.daemon import status as read
+    from keycliq_ops.standin.daemon import state_home
+    from keycliq_ops.standin.daemon import status as read
 
     st = read(state_home())
     if as_json:

@@ -9,7 +9,7 @@ import typer
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, load, out
 
 if TYPE_CHECKING:
-    from keycliq_ops.secrets_rotation import RotationPlan
+    from keycliq_ops.ops.secrets import RotationPlan
 
 app = typer.Typer(
     help="Rotate secret config vars (recorded in the ledger) and list them, masked.\n\n"
@@ -68,11 +68,11 @@ def rotate(
 ) -> None:
     import sys
 
+    from keycliq_ops.base.redact import Redactor
     from keycliq_ops.cli.common import heroku_client
     from keycliq_ops.cli.release_common import client_token_of, confirm_app
     from keycliq_ops.ledger import Ledger
-    from keycliq_ops.redact import Redactor
-    from keycliq_ops.secrets_rotation import apply_rotation, check_var, prepare_rotation
+    from keycliq_ops.ops.secrets import apply_rotation, check_var, prepare_rotation
 
     loaded = load(ctx)
     loaded.env(env_name)
@@ -131,7 +131,7 @@ def _show(plan: RotationPlan) -> None:
 def list_(ctx: typer.Context, env_name: str = ENV_OPTION, as_json: bool = JSON_OPTION) -> None:
     from keycliq_ops.cli.common import heroku_client
     from keycliq_ops.ledger import Ledger
-    from keycliq_ops.secrets_rotation import list_secrets
+    from keycliq_ops.ops.secrets import list_secrets
 
     loaded = load(ctx)
     loaded.env(env_name)

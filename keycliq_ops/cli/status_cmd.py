@@ -9,7 +9,7 @@ import typer
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, heroku_client, load, out
 
 if TYPE_CHECKING:
-    from keycliq_ops.status import Comparison, StatusReport
+    from keycliq_ops.ops.status import Comparison, StatusReport
 
 HELP = (
     "Show each environment's app, current release (version, status, age), the commit it "
@@ -25,8 +25,8 @@ def register(app: typer.Typer) -> None:
 
 
 def status(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
-    from keycliq_ops.errors import HerokuError
-    from keycliq_ops.status import collect_status
+    from keycliq_ops.base.errors import HerokuError
+    from keycliq_ops.ops.status import collect_status
 
     loaded = load(ctx)
     with heroku_client() as client:

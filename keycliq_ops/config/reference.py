@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from keycliq_ops.config.models import Config, Environment
+from keycliq_ops.config.settings import Config, Environment
 
 
 def _type_name(annotation: Any) -> str:

@@ -13,15 +13,15 @@ The file format is described in :mod:`keycliq_ops.dataclips.fileformat`, the exp
 grammar in :mod:`keycliq_ops.dataclips.expect`, history in :mod:`keycliq_ops.dataclips.history`.
 """
 
-from keycliq_ops.dataclips.engine import run_dataclips
-from keycliq_ops.dataclips.fileformat import load_catalog, parse_dataclip
-from keycliq_ops.dataclips.models import (
+from keycliq_ops.dataclips.clips import (
     Catalog,
     CheckResult,
     Dataclip,
     DataclipRun,
     ExpectationResult,
 )
+from keycliq_ops.dataclips.executor import run_dataclips
+from keycliq_ops.dataclips.fileformat import load_catalog, parse_dataclip
 
 __all__ = [
     "Catalog",

@@ -24,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from keycliq_ops.dataclips.models import Expectation, ExpectationResult, Level, Operand
+from keycliq_ops.dataclips.clips import Expectation, ExpectationResult, Level, Operand
 
 _TOKEN = re.compile(
     r"""\s*(?:

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from keycliq_ops.dataclips.models import DataclipRun
-from keycliq_ops.fsutil import atomic_write
+from keycliq_ops.base.fsutil import atomic_write
+from keycliq_ops.dataclips.clips import DataclipRun
 
 
 def _cell(v: Any) -> str:

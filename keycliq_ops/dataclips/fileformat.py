@@ -28,8 +28,8 @@ import re
 from pathlib import Path
 from typing import Any, cast
 
-from keycliq_ops.dataclips.expect import ExpectationSyntaxError, parse_expectation
-from keycliq_ops.dataclips.models import (
+from keycliq_ops.base.errors import ConfigError
+from keycliq_ops.dataclips.clips import (
     PARAM_TYPES,
     SEVERITIES,
     Catalog,
@@ -40,7 +40,7 @@ from keycliq_ops.dataclips.models import (
     Severity,
     Shape,
 )
-from keycliq_ops.errors import ConfigError
+from keycliq_ops.dataclips.expect import ExpectationSyntaxError, parse_expectation
 
 FIELDS = ("id", "title", "description", "param", "expect", "warn", "severity", "tags", "returns")
 _REPEATABLE = {"param", "expect", "warn"}

@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from keycliq_ops.dataclips.models import DataclipRun
-from keycliq_ops.errors import ConfigError
+from keycliq_ops.base.errors import ConfigError
+from keycliq_ops.dataclips.clips import DataclipRun
 
 HISTORY_NAME = "dataclips-history.jsonl"
 HISTORY_VERSION = 1

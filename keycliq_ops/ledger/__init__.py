@@ -15,9 +15,10 @@ Usage (deploy, promote, rollback, checklists and secrets do this)::
 See ``docs/ledger.md`` for the format, the chain and what is (never) recorded.
 """
 
+from keycliq_ops.ledger.actor import detect_actor
 from keycliq_ops.ledger.chain import GENESIS, Problem, Quarantine, VerifyReport, canonical
-from keycliq_ops.ledger.context import detect_actor
-from keycliq_ops.ledger.models import (
+from keycliq_ops.ledger.query import Filters, Run, RunSummary, parse_since
+from keycliq_ops.ledger.records import (
     ACTIONS,
     OUTCOMES,
     SCHEMA_VERSION,
@@ -33,7 +34,6 @@ from keycliq_ops.ledger.models import (
     Step,
     StoredRecord,
 )
-from keycliq_ops.ledger.query import Filters, Run, RunSummary, parse_since
 from keycliq_ops.ledger.store import Ledger
 
 __all__ = [

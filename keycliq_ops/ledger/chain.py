@@ -185,7 +185,7 @@ def _check_last(raw: bytes) -> str | None:
     """The tail has no successor to vouch for it: check it is a readable record."""
     from pydantic import ValidationError
 
-    from keycliq_ops.ledger.models import StoredRecord
+    from keycliq_ops.ledger.records import StoredRecord
 
     try:
         StoredRecord.model_validate_json(raw)

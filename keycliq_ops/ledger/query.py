@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from keycliq_ops.errors import UsageError
-from keycliq_ops.ledger.models import ACTIONS, STATUSES, Status, StoredRecord
+from keycliq_ops.base.errors import UsageError
+from keycliq_ops.ledger.records import ACTIONS, STATUSES, Status, StoredRecord
 
 # A `running` start record from another host is shown as running for this long, then as
 # interrupted (the longest a keycliq action can wait on Heroku is about this).

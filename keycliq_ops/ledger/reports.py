@@ -14,8 +14,8 @@ from typing import Any, TextIO
 
 from keycliq_ops import __version__
 from keycliq_ops.ledger.chain import VerifyReport
-from keycliq_ops.ledger.models import StoredRecord
 from keycliq_ops.ledger.query import Run
+from keycliq_ops.ledger.records import StoredRecord
 
 Rows = list[tuple[str, str]]
 

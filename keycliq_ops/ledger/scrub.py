@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from keycliq_ops.redact import is_secret_name, mask
+from keycliq_ops.base.redact import is_secret_name, mask
 
 # Linear-time on any input (``redact.redact_url``'s pattern backtracks quadratically on long
 # runs of letters, so records never go through it): the userinfo after ``://``.

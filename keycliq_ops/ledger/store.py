@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from keycliq_ops.errors import UsageError
+from keycliq_ops.base.errors import UsageError
 from keycliq_ops.ledger import fileio, ids
 from keycliq_ops.ledger.chain import (
     GENESIS,
@@ -27,7 +27,8 @@ from keycliq_ops.ledger.chain import (
     split_line,
     walk,
 )
-from keycliq_ops.ledger.models import (
+from keycliq_ops.ledger.query import Filters, Run, derive_status
+from keycliq_ops.ledger.records import (
     SCHEMA_VERSION,
     LedgerBusy,
     LedgerError,
@@ -35,7 +36,6 @@ from keycliq_ops.ledger.models import (
     Record,
     StoredRecord,
 )
-from keycliq_ops.ledger.query import Filters, Run, derive_status
 from keycliq_ops.ledger.scrub import Scrubber
 
 MAX_LINE = 1024 * 1024  # a record larger than this is refused

@@ -18,8 +18,8 @@ from keycliq_ops.checklists import (
     load_checklist,
     run_checklist,
 )
-from keycliq_ops.config.loader import SHIPPED_CHECKLISTS, SHIPPED_DATACLIPS
-from keycliq_ops.sample.seed import apply_schema, seed
+from keycliq_ops.config.loading import SHIPPED_CHECKLISTS, SHIPPED_DATACLIPS
+from keycliq_ops.standin.sample.seed import apply_schema, seed
 
 from .conftest import Clock, write
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from keycliq_ops.base.errors import ConfigError, UsageError
 from keycliq_ops.checklists import AnswersPrompter, load_checklist
 from keycliq_ops.checklists.prompting import Question
-from keycliq_ops.errors import ConfigError, UsageError
 
 from .conftest import write
 
@@ -207,7 +207,7 @@ def test_one_file_for_several_checklists(checklist, tmp_path: Path) -> None:  # 
 
 def test_rendered_answers_fit_the_shipped_checklists(tmp_path: Path) -> None:
     from keycliq_ops.checklists import find_checklist, render_answers
-    from keycliq_ops.config.loader import SHIPPED_CHECKLISTS
+    from keycliq_ops.config.loading import SHIPPED_CHECKLISTS
 
     shipped = [
         load_checklist(find_checklist(SHIPPED_CHECKLISTS, n)) for n in ("staging", "production")

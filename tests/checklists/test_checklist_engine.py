@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from keycliq_ops.base.errors import GateFailed, Interrupted, UsageError
 from keycliq_ops.checklists import (
     Answer,
     ChecklistContext,
@@ -20,7 +21,6 @@ from keycliq_ops.checklists import (
     plan_checklist,
     run_checklist,
 )
-from keycliq_ops.errors import GateFailed, Interrupted, UsageError
 
 from .conftest import Clock, write
 
@@ -416,7 +416,7 @@ def test_unknown_dataclip_id_is_refused_before_anything(
 
 
 def test_database_url_failure_is_recorded_not_raised(checklist, web_app: str, clock: Clock) -> None:  # type: ignore[no-untyped-def]
-    from keycliq_ops.errors import HerokuError
+    from keycliq_ops.base.errors import HerokuError
 
     def no_url() -> str:
         raise HerokuError("GET /apps/keycliq-staging/config-vars: 403 forbidden")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from keycliq_ops.base.errors import ConfigError, UsageError
 from keycliq_ops.checklists import find_checklist, list_checklists, load_checklist
-from keycliq_ops.checklists.models import CommandItem, DataclipItem, HttpItem, InputItem
+from keycliq_ops.checklists.items import CommandItem, DataclipItem, HttpItem, InputItem
 from keycliq_ops.checklists.template import MissingVariable, placeholders, render
-from keycliq_ops.config.loader import SHIPPED_CHECKLISTS
-from keycliq_ops.errors import ConfigError, UsageError
+from keycliq_ops.config.loading import SHIPPED_CHECKLISTS
 
 from .conftest import write
 

@@ -8,6 +8,8 @@ import httpx
 import pytest
 import respx
 
+from keycliq_ops.adapters.heroku.client import HerokuClient
+from keycliq_ops.base.errors import ConfigError, UsageError
 from keycliq_ops.checklists.wiring import (
     actor,
     database_url_provider,
@@ -16,8 +18,6 @@ from keycliq_ops.checklists.wiring import (
 )
 from keycliq_ops.cli.common import parse_params
 from keycliq_ops.config import load_config
-from keycliq_ops.errors import ConfigError, UsageError
-from keycliq_ops.heroku.client import HerokuClient
 
 from .conftest import git, write
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from keycliq_ops.config.loader import SHIPPED_DATACLIPS
+from keycliq_ops.config.loading import SHIPPED_DATACLIPS
 from keycliq_ops.dataclips import Catalog, load_catalog
 
 

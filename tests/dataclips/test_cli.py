@@ -10,7 +10,7 @@ import psycopg
 import pytest
 import respx
 
-from keycliq_ops.sample.seed import seed
+from keycliq_ops.standin.sample.seed import seed
 
 
 @pytest.fixture

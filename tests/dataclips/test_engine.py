@@ -5,10 +5,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from keycliq_ops.config.models import DataclipSettings
+from keycliq_ops.base.errors import DatabaseError, UsageError
+from keycliq_ops.config.settings import DataclipSettings
 from keycliq_ops.dataclips import Catalog, load_catalog, run_dataclips
-from keycliq_ops.errors import DatabaseError, UsageError
-from keycliq_ops.sample.seed import DEFECTS, DROPPED_INDEX, seed
+from keycliq_ops.standin.sample.seed import DEFECTS, DROPPED_INDEX, seed
 
 GATE = ["E1", "E2", "E3", "F", "G", "H", "I"]
 

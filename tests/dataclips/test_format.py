@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from keycliq_ops.base.errors import ConfigError, UsageError
 from keycliq_ops.dataclips import Catalog, load_catalog, parse_dataclip
-from keycliq_ops.errors import ConfigError, UsageError
 
 GOOD = """\
 -- id: X1

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from keycliq_ops.base.errors import ConfigError
+from keycliq_ops.dataclips.clips import CheckResult, DataclipRun
 from keycliq_ops.dataclips.history import (
     append_run,
     default_history_path,
@@ -15,8 +17,6 @@ from keycliq_ops.dataclips.history import (
     read_history,
     trend,
 )
-from keycliq_ops.dataclips.models import CheckResult, DataclipRun
-from keycliq_ops.errors import ConfigError
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from keycliq_ops.errors import UsageError
+from keycliq_ops.base.errors import UsageError
 from keycliq_ops.ledger import GENESIS, Filters, Ledger, LedgerError, Record, canonical
 from keycliq_ops.ledger.ids import next_id
 from keycliq_ops.ledger.store import MAX_LINE
@@ -77,7 +77,7 @@ def test_unknown_fields_actions_and_dataclip_rows_are_refused(ledger: Ledger) ->
 
 
 def test_models_from_other_modules_are_stored_as_json(ledger: Ledger) -> None:
-    from keycliq_ops.pipeline.engine import StepRecord
+    from keycliq_ops.release.stepper import StepRecord
 
     step = StepRecord(
         name="push",

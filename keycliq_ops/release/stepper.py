@@ -1,0 +1,284 @@
+"""A small step engine: run named steps in order, report progress, stop at the first failure.
+
+Each step declares its name, a one-line plan (what it would do: commands, API calls), whether
+it may be skipped, how to tell it already happened (for ``--resume``), and how to run. The
+engine never prints: it sends :class:`Event` objects to a sink the CLI renders (rich in a
+terminal, plain lines otherwise, one JSON object per line with ``--json``). It returns a
+:class:`PipelineResult` whose step records the ledger stores.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, Field
+
+from keycliq_ops.base.errors import (
+    EXIT_GATE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    GateFailed,
+    Interrupted,
+    KeycliqError,
+)
+
+StepStatus = Literal["succeeded", "failed", "skipped", "aborted", "done-before", "not-run"]
+C = TypeVar("C")
+C_contra = TypeVar("C_contra", contravariant=True)
+
+
+class StepRecord(BaseModel):
+    """What happened to one step; stored in the ledger."""
+
+    name: str
+    title: str
+    status: StepStatus
+    started_at: datetime | None = None
+    duration_ms: int = 0
+    detail: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+    output_tail: list[str] = Field(default_factory=list)
+    hint: str | None = None
+
+
+class PipelineResult(BaseModel):
+    """The outcome of a whole pipeline run."""
+
+    outcome: Literal["succeeded", "failed", "aborted"]
+    exit_code: int
+    steps: list[StepRecord]
+    failed_step: str | None = None
+    error: str | None = None
+    hint: str | None = None
+    duration_ms: int = 0
+
+    def step(self, name: str) -> StepRecord | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+@dataclass
+class Event:
+    """A progress event. ``kind``: plan, start, line, note, finish, summary."""
+
+    kind: Literal["plan", "start", "line", "note", "finish", "summary"]
+    step: str | None = None
+    title: str | None = None
+    text: str | None = None
+    record: StepRecord | None = None
+    result: PipelineResult | None = None
+    at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "event": self.kind,
+            "at": datetime.fromtimestamp(self.at, UTC).isoformat(),
+        }
+        if self.step:
+            out["step"] = self.step
+        if self.title:
+            out["title"] = self.title
+        if self.text is not None:
+            out["text"] = self.text
+        if self.record is not None:
+            out["record"] = self.record.model_dump(mode="json")
+        if self.result is not None:
+            out["result"] = self.result.model_dump(mode="json")
+        return out
+
+
+Sink = Callable[[Event], None]
+
+
+class StepIO:
+    """What a running step may use to report: output lines and notes (never print)."""
+
+    def __init__(self, step: str, sink: Sink, tail_size: int = 40) -> None:
+        self._step = step
+        self._sink = sink
+        self.tail: list[str] = []
+        self._tail_size = tail_size
+
+    def line(self, text: str) -> None:
+        """One line of streamed output (build log, test output, release phase …)."""
+        text = text.rstrip("\n")
+        self.tail.append(text)
+        if len(self.tail) > self._tail_size:
+            del self.tail[0]
+        self._sink(Event("line", step=self._step, text=text))
+
+    def note(self, text: str) -> None:
+        """A short status note shown with the step (e.g. 'build 3f2a… pending')."""
+        self._sink(Event("note", step=self._step, text=text))
+
+
+@dataclass
+class StepOutcome:
+    """A step's own account of success (failures are raised as KeycliqError)."""
+
+    detail: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    skipped: bool = False
+
+
+class Step(Protocol[C_contra]):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def skippable(self) -> bool: ...
+
+    def plan(self, ctx: C_contra) -> str: ...
+
+    def already_done(self, ctx: C_contra, previous: StepRecord | None) -> StepOutcome | None:
+        """An outcome when this step's work already happened (resume), else None."""
+        ...
+
+    def run(self, ctx: C_contra, io: StepIO) -> StepOutcome: ...
+
+
+class Pipeline(Generic[C]):
+    """Runs steps in order, stopping at the first failure."""
+
+    def __init__(
+        self, steps: Sequence[Step[C]], sink: Sink, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        names = [s.name for s in steps]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate step names in {names}")
+        self.steps = list(steps)
+        self._sink = sink
+        self._clock = clock
+
+    def plan(self, ctx: C) -> list[tuple[str, str, str]]:
+        """(name, title, what it would do) for every step."""
+        return [(s.name, s.title, s.plan(ctx)) for s in self.steps]
+
+    def run(
+        self,
+        ctx: C,
+        *,
+        skip: Mapping[str, str] | None = None,
+        previous: Mapping[str, StepRecord] | None = None,
+        on_step: Callable[[StepRecord], None] | None = None,
+    ) -> PipelineResult:
+        """Run every step. ``skip``: step → reason; ``previous``: records of a run to resume.
+
+        A ``KeyboardInterrupt`` ends the run as ``aborted`` (exit 130) at the running step;
+        a :class:`KeycliqError` fails it with that error's exit code; any other exception
+        propagates (a bug) after the step is recorded as failed.
+        """
+        skip = dict(skip or {})
+        for name in skip:
+            step = next((s for s in self.steps if s.name == name), None)
+            if step is None:
+                raise GateFailed(
+                    f"--skip {name}: no such step",
+                    hint="steps: " + ", ".join(s.name for s in self.steps),
+                )
+            if not step.skippable:
+                raise GateFailed(f"step {name!r} cannot be skipped")
+        records: list[StepRecord] = []
+        started = self._clock()
+        outcome: Literal["succeeded", "failed", "aborted"] = "succeeded"
+        exit_code = EXIT_OK
+        failed_step = error = hint = None
+
+        for step in self.steps:
+            t0 = self._clock()
+            wall = datetime.now(UTC)
+            self._sink(Event("start", step=step.name, title=step.title))
+            io = StepIO(step.name, self._sink)
+            record: StepRecord
+            try:
+                if step.name in skip:
+                    record = StepRecord(
+                        name=step.name,
+                        title=step.title,
+                        status="skipped",
+                        started_at=wall,
+                        detail=f"skipped: {skip[step.name]}",
+                    )
+                else:
+                    done = step.already_done(ctx, (previous or {}).get(step.name))
+                    got = done if done is not None else step.run(ctx, io)
+                    status: StepStatus = (
+                        "done-before"
+                        if done is not None
+                        else ("skipped" if got.skipped else "succeeded")
+                    )
+                    record = StepRecord(
+                        name=step.name,
+                        title=step.title,
+                        status=status,
+                        started_at=wall,
+                        detail=got.detail,
+                        data=got.data,
+                    )
+            except (KeyboardInterrupt, Interrupted):
+                record = StepRecord(
+                    name=step.name,
+                    title=step.title,
+                    status="aborted",
+                    started_at=wall,
+                    detail="interrupted (Ctrl-C)",
+                )
+                outcome, exit_code, failed_step = "aborted", EXIT_INTERRUPTED, step.name
+                error = f"interrupted during {step.name}"
+                hint = "run the same command with --resume to continue from this step"
+            except KeycliqError as exc:
+                record = StepRecord(
+                    name=step.name,
+                    title=step.title,
+                    status="failed",
+                    started_at=wall,
+                    detail=exc.message,
+                    hint=exc.hint,
+                    data=getattr(exc, "data", None) or {},
+                )
+                outcome, exit_code, failed_step = "failed", exc.exit_code, step.name
+                error, hint = exc.message, exc.hint
+            except BaseException:
+                record = StepRecord(
+                    name=step.name,
+                    title=step.title,
+                    status="failed",
+                    started_at=wall,
+                    detail="internal error",
+                )
+                record.duration_ms = int((self._clock() - t0) * 1000)
+                record.output_tail = list(io.tail)
+                records.append(record)
+                if on_step:
+                    on_step(record)
+                raise
+            record.duration_ms = int((self._clock() - t0) * 1000)
+            record.output_tail = list(io.tail) if record.status in ("failed", "aborted") else []
+            records.append(record)
+            self._sink(Event("finish", step=step.name, title=step.title, record=record))
+            if on_step:
+                on_step(record)
+            if outcome != "succeeded":
+                break
+
+        for step in self.steps[len(records) :]:
+            records.append(StepRecord(name=step.name, title=step.title, status="not-run"))
+        if outcome == "failed" and exit_code == EXIT_OK:  # pragma: no cover - defensive
+            exit_code = EXIT_GATE
+        result = PipelineResult(
+            outcome=outcome,
+            exit_code=exit_code,
+            steps=records,
+            failed_step=failed_step,
+            error=error,
+            hint=hint,
+            duration_ms=int((self._clock() - started) * 1000),
+        )
+        self._sink(Event("summary", result=result))
+        return result

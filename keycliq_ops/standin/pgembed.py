@@ -1,0 +1,154 @@
+"""The one place that yields a PostgreSQL for the sandbox, the demo and the tests.
+
+Order: an explicit URL (``KEYCLIQ_DATABASE_URL``; tests pass ``KEYCLIQ_TEST_DATABASE_URL``),
+else the ``pgserver`` wheel (PostgreSQL inside a pip package) with its data folder in the
+given state folder, else ``initdb``/``pg_ctl`` found on PATH, else a clear error naming the
+variable to set. Each caller then creates its own databases on that server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from keycliq_ops.base.errors import DatabaseError
+
+_DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _with_database(url: str, name: str) -> str:
+    """``url`` pointing at database ``name`` (works for socket and TCP URLs)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@dataclass
+class PostgresServer:
+    """A running server: ``admin_url`` reaches its maintenance database."""
+
+    admin_url: str
+    kind: str  # "external" | "pgserver" | "pg_ctl"
+    _handle: Any = field(default=None, repr=False)
+    _datadir: Path | None = field(default=None, repr=False)
+
+    def url_for(self, name: str) -> str:
+        return _with_database(self.admin_url, name)
+
+    def create_database(self, name: str, *, replace: bool = True) -> str:
+        """Create (or re-create) database ``name``; return its URL."""
+        import psycopg
+        from psycopg import sql
+
+        if not _DB_NAME.match(name):
+            raise ValueError(f"bad database name {name!r}")
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10) as conn:
+                if replace:
+                    conn.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(name)
+                        )
+                    )
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"cannot create database {name!r}: {exc.sqlstate or ''} {type(exc).__name__}"
+            ) from None
+        return self.url_for(name)
+
+    def drop_database(self, name: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+    def stop(self) -> None:
+        """Stop a server this process started (an external one is left alone)."""
+        if self.kind == "pgserver" and self._handle is not None:
+            self._handle.cleanup()
+            self._handle = None
+        elif self.kind == "pg_ctl" and self._datadir is not None:
+            subprocess.run(
+                ["pg_ctl", "-D", str(self._datadir), "-m", "immediate", "stop"],
+                capture_output=True,
+                check=False,
+            )
+            self._datadir = None
+
+
+def _start_pgserver(datadir: Path) -> PostgresServer:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        datadir.mkdir(parents=True, exist_ok=True)
+        handle = pgserver.get_server(datadir, cleanup_mode="stop")
+    return PostgresServer(admin_url=handle.get_uri(), kind="pgserver", _handle=handle)
+
+
+def _start_pg_ctl(datadir: Path) -> PostgresServer:
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        raise DatabaseError(
+            "initdb refuses to run as root", hint="set KEYCLIQ_DATABASE_URL to a PostgreSQL you run"
+        )
+    sockdir = Path(tempfile.mkdtemp(prefix="kcpg-"))
+    if not (datadir / "PG_VERSION").exists():
+        subprocess.run(
+            ["initdb", "-D", str(datadir), "-U", "postgres", "--auth=trust"],
+            capture_output=True,
+            check=True,
+        )
+    subprocess.run(
+        [
+            "pg_ctl",
+            "-D",
+            str(datadir),
+            "-w",
+            "-l",
+            str(datadir / "log"),
+            "-o",
+            f"-k {sockdir} -c listen_addresses=''",
+            "start",
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return PostgresServer(
+        admin_url=f"postgresql://postgres@/postgres?host={sockdir}", kind="pg_ctl", _datadir=datadir
+    )
+
+
+def start_postgres(state_dir: Path, *, url_env: str = "KEYCLIQ_DATABASE_URL") -> PostgresServer:
+    """A running PostgreSQL: ``$url_env`` if set, else an embedded one under ``state_dir``."""
+    url = os.environ.get(url_env)
+    if url:
+        return PostgresServer(admin_url=url, kind="external")
+    errors: list[str] = []
+    try:
+        return _start_pgserver(state_dir / "pgdata")
+    except ImportError:
+        errors.append("the pgserver wheel is not installed")
+    except Exception as exc:
+        errors.append(f"pgserver failed ({type(exc).__name__}: {exc})")
+    if shutil.which("initdb") and shutil.which("pg_ctl"):
+        try:
+            return _start_pg_ctl(state_dir / "pgdata-local")
+        except (subprocess.CalledProcessError, OSError, DatabaseError) as exc:
+            errors.append(f"initdb/pg_ctl failed ({type(exc).__name__})")
+    else:
+        errors.append("initdb/pg_ctl are not on PATH")
+    raise DatabaseError(
+        "no PostgreSQL available: " + "; ".join(errors),
+        hint=f"set {url_env} to the URL of a PostgreSQL you can create databases on",
+    )

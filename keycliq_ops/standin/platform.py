@@ -1,0 +1,460 @@
+"""What the stand-in does, as Heroku does it: apps, config, builds, releases, the release
+phase, rollbacks, pipelines, promotions, one-off dynos and logs.
+
+Thread-safe: state changes happen under one lock; processes (release phase, one-off dynos)
+run in worker threads without it. Statuses move ``pending`` -> ``succeeded``/``failed``
+as the work finishes; every waiting point is an event or a live stream, never a poll.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from keycliq_ops.standin.dynorunner import ProcessTable, build_slug
+from keycliq_ops.standin.faults import FaultBook
+from keycliq_ops.standin.gitrepo import create_bare_repo, install_hook
+from keycliq_ops.standin.streams import LiveText
+from keycliq_ops.standin.world import (
+    Account,
+    App,
+    Build,
+    Coupling,
+    Dyno,
+    LogSession,
+    Pipeline,
+    Promotion,
+    Release,
+    Slug,
+    new_id,
+    now,
+)
+
+EXIT_MARKER = "\uffff heroku-command-exit-status: "
+_CONFIG_NAME = re.compile(r"^\w+$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class ApiError(Exception):
+    """An answer Heroku would give as ``{id, message}`` with an HTTP status."""
+
+    def __init__(self, status: int, error_id: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_id = error_id
+        self.message = message
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"Couldn't find that {what}.")
+
+
+class Engine:
+    """The state and behaviour of one sandbox."""
+
+    def __init__(self, root: Path, *, base_url: str, token: str, faults: FaultBook) -> None:
+        self.root = root
+        self.base_url = base_url
+        self.token = token
+        self.faults = faults
+        self.account = Account()
+        self.lock = threading.RLock()
+        self.apps: dict[str, App] = {}
+        self.pipelines: dict[str, Pipeline] = {}
+        self.couplings: list[Coupling] = []
+        self.promotions: dict[str, Promotion] = {}
+        self.sessions: dict[str, LogSession] = {}
+        self.streams: dict[str, tuple[str, LiveText]] = {}
+        self.attach_secrets: dict[str, Dyno] = {}
+        self.attach_address: tuple[str, int] | None = None
+        self.procs = ProcessTable(root / "dynos")
+        self._threads: list[threading.Thread] = []
+        self._numbers = itertools.count(1001)
+        (root / "slugs").mkdir(parents=True, exist_ok=True)
+
+    # ----------------------------------------------------------------- lookups
+    def app(self, ident: str) -> App:
+        with self.lock:
+            found = self.apps.get(ident) or next(
+                (a for a in self.apps.values() if a.id == ident), None
+            )
+        if found is None:
+            raise not_found("app")
+        return found
+
+    def release(self, app: App, ident: str) -> Release:
+        with self.lock:
+            for rel in app.releases:
+                if rel.id == ident or (ident.isdigit() and rel.version == int(ident)):
+                    return rel
+        raise not_found("release")
+
+    def pipeline(self, ident: str) -> Pipeline:
+        with self.lock:
+            found = self.pipelines.get(ident) or next(
+                (p for p in self.pipelines.values() if p.name == ident), None
+            )
+        if found is None:
+            raise not_found("pipeline")
+        return found
+
+    def coupling_of(self, app: App) -> Coupling:
+        with self.lock:
+            found = next((c for c in self.couplings if c.app_id == app.id), None)
+        if found is None:
+            raise ApiError(404, "not_found", f"{app.name} is not part of any pipeline.")
+        return found
+
+    # ------------------------------------------------------------ provisioning
+    def create_pipeline(self, name: str) -> Pipeline:
+        with self.lock:
+            pipeline = Pipeline(name=name, owner_id=self.account.id)
+            self.pipelines[pipeline.id] = pipeline
+        return pipeline
+
+    def create_app(self, name: str, *, database_name: str) -> App:
+        bare = create_bare_repo(self.root / "git" / f"{name}.git")
+        install_hook(bare, app=name, url=self.base_url, token=self.token)
+        app = App(name=name, owner=self.account, bare_repo=bare, database_name=database_name)
+        with self.lock:
+            if name in self.apps:
+                raise ApiError(422, "invalid_params", "Name is already taken")
+            self.apps[name] = app
+            self.new_release(app, None, {}, "Initial release")
+        app.log.write("Initial release by user " + self.account.email, dyno="api")
+        return app
+
+    def couple(self, app: App, pipeline: Pipeline, stage: str) -> Coupling:
+        with self.lock:
+            coupling = Coupling(app_id=app.id, pipeline_id=pipeline.id, stage=stage)
+            self.couplings.append(coupling)
+        return coupling
+
+    # ------------------------------------------------------------------ config
+    def set_config(
+        self, app: App, changes: dict[str, str | None], *, description: str | None = None
+    ) -> dict[str, str]:
+        for key, value in changes.items():
+            if not _CONFIG_NAME.match(key) or not (value is None or isinstance(value, str)):
+                raise ApiError(422, "invalid_params", f"Invalid config var: {key!r}")
+        with self.lock:
+            new = dict(app.config)
+            for key, value in changes.items():
+                if value is None:
+                    new.pop(key, None)
+                else:
+                    new[key] = value
+            if new == app.config:
+                return dict(app.config)
+            set_ = sorted(k for k, v in changes.items() if v is not None)
+            unset = sorted(k for k, v in changes.items() if v is None)
+            if description is None:
+                parts = []
+                if set_:
+                    parts.append("Set " + ", ".join(set_))
+                if unset:
+                    parts.append(("remove " if set_ else "Remove ") + ", ".join(unset))
+                description = " and ".join(parts) + " config vars"
+            current = app.current
+            self.new_release(app, current.slug if current else None, new, description)
+            return dict(app.config)
+
+    # ------------------------------------------------------------------ builds
+    def start_build(self, app: App, *, commit: str, message: str, tarball: bytes) -> Build:
+        """A pending build of ``tarball``; it runs in a worker thread."""
+        output = LiveText()
+        stream_id = new_id()
+        build = Build(
+            app_id=app.id,
+            commit=commit,
+            checksum="SHA256:" + hashlib.sha256(tarball).hexdigest(),
+            description=message,
+            user=self.account.ref(),
+            output=output,
+            output_url=f"{self.base_url}/streams/build/{stream_id}",
+        )
+        with self.lock:
+            self.streams[stream_id] = ("build", output)
+            app.builds.append(build)
+        app.log.write(f"Build started by user {self.account.email}", dyno="api")
+        self.spawn(self._run_build, app, build, tarball)
+        return build
+
+    def _run_build(self, app: App, build: Build, tarball: bytes) -> None:
+        result = build_slug(tarball, app_name=app.name)
+        fault = self.faults.take("build-fail", app.name)
+        if fault and result.ok:
+            result.ok = False
+            result.lines[-2:] = [
+                "-----> Build",
+                "       Running build",
+                "npm ERR! code ELIFECYCLE",
+                "npm ERR! keycliq@1.0.0 build: `remix vite:build`",
+                "npm ERR! Exit status 1 (sandbox fault build-fail)",
+                "-----> Build failed",
+                " !     Push rejected, failed to compile Node.js app.",
+                " !     Push failed",
+            ]
+        for line in result.lines:
+            build.output.write_line(line)
+            app.log.write(line, dyno="build")
+        with self.lock:
+            build.updated_at = now()
+            if not result.ok:
+                build.status = "failed"
+            else:
+                slug = Slug(
+                    commit=build.commit,
+                    tarball=self.root / "slugs" / f"{build.id}.tar",
+                    process_types=result.process_types,
+                    size=len(tarball),
+                    description=build.description,
+                )
+                slug.tarball.write_bytes(tarball)
+                build.slug = slug
+                build.status = "succeeded"
+                build.release = self.new_release(
+                    app, slug, dict(app.config), f"Deploy {build.commit[:8]}"
+                )
+        app.log.write(f"Build {build.status}", dyno="api")
+        build.output.close()
+
+    # ---------------------------------------------------------------- releases
+    def new_release(
+        self, app: App, slug: Slug | None, config: dict[str, str], description: str
+    ) -> Release:
+        """Create release vN+1; run its release phase (when the slug has one) in a thread."""
+        with self.lock:
+            version = max((r.version for r in app.releases), default=0) + 1
+            rel = Release(
+                app_id=app.id,
+                app_name=app.name,
+                version=version,
+                description=description,
+                config=dict(config),
+                slug=slug,
+                user=self.account.ref(),
+            )
+            app.config = dict(config)
+            app.releases.append(rel)
+            app.updated_at = now()
+            app.log.write(f"Release v{version} created by user {self.account.email}", dyno="api")
+            if slug is not None and slug.release_command:
+                stream_id = new_id()
+                rel.status = "pending"
+                rel.output = LiveText()
+                rel.output_url = f"{self.base_url}/streams/release/{stream_id}"
+                self.streams[stream_id] = ("release", rel.output)
+                self.spawn(self._release_phase, app, rel)
+            else:
+                self._finish_release(app, rel, succeeded=True)
+        return rel
+
+    def _finish_release(self, app: App, rel: Release, *, succeeded: bool) -> None:
+        with self.lock:
+            rel.status = "succeeded" if succeeded else "failed"
+            rel.updated_at = now()
+            current = app.current
+            # A newer release that already finished keeps its place (releases supersede).
+            if succeeded and (current is None or current.version < rel.version):
+                for other in app.releases:
+                    other.current = other is rel
+                app.released_at = rel.updated_at
+        if rel.output is not None:
+            rel.output.close()
+        rel.done.set()
+        if succeeded and rel.slug is not None:
+            self._restart_web(app, rel)
+
+    def _release_phase(self, app: App, rel: Release) -> None:
+        assert rel.slug is not None and rel.output is not None
+        command = rel.slug.release_command or ""
+        dyno = f"release.{next(self._numbers)}"
+        out = rel.output
+
+        def line(text: str) -> None:
+            out.write_line(text)
+            app.log.write(text, dyno=dyno)
+
+        app.log.write(f"Starting process with command `{command}`", source="heroku", dyno=dyno)
+        if self.faults.take("release-fail", app.name):
+            line("Error: P1001: Can't reach database server (sandbox fault release-fail)")
+            code = 1
+        else:
+            code = self.procs.run(
+                command, slug_tarball=rel.slug.tarball, config=rel.config, dyno=dyno, on_line=line
+            )
+        app.log.write(f"Process exited with status {code}", source="heroku", dyno=dyno)
+        rel.exit_status = code
+        self._finish_release(app, rel, succeeded=code == 0)
+
+    def _restart_web(self, app: App, rel: Release) -> None:
+        assert rel.slug is not None
+        web = rel.slug.process_types.get("web")
+        if not web:
+            return
+        heroku = {"source": "heroku", "dyno": "web.1"}
+        app.log.write("Restarting", **heroku)
+        app.log.write(f"Starting process with command `{web}`", **heroku)
+        app.log.write(f"> keycliq@1.0.0 start\n> {web}\n[remix-serve] http://localhost:5000")
+        app.log.write("State changed from starting to up", **heroku)
+        app.log.write(
+            f'at=info method=GET path="/healthz" host={app.name}.herokuapp.com '
+            f"request_id={new_id()} dyno=web.1 connect=0ms service=4ms status=200 bytes=220 "
+            "protocol=https",
+            source="heroku",
+            dyno="router",
+        )
+
+    def rollback(self, app: App, ident: str) -> Release:
+        target = self.release(app, ident)
+        if target.status != "succeeded":
+            raise ApiError(
+                422, "invalid_params", f"Cannot roll back to v{target.version}: it failed"
+            )
+        return self.new_release(app, target.slug, target.config, f"Rollback to v{target.version}")
+
+    # -------------------------------------------------------------- promotions
+    def promote(self, pipeline: Pipeline, source: App, targets: list[App]) -> Promotion:
+        """Copy the source's current slug to each target (see :mod:`.promotions`)."""
+        from keycliq_ops.standin.promotions import start_promotion
+
+        return start_promotion(self, pipeline, source, targets)
+
+    # ------------------------------------------------------------------- dynos
+    def run_dyno(
+        self,
+        app: App,
+        command: str,
+        *,
+        env: dict[str, str],
+        attach: bool,
+        size: str,
+        type_: str,
+    ) -> Dyno:
+        current = app.current
+        if current is None:
+            raise ApiError(422, "invalid_params", f"{app.name} has no release.")
+        name = f"{type_}.{next(self._numbers)}"
+        dyno = Dyno(
+            app_id=app.id,
+            app_name=app.name,
+            name=name,
+            command=command,
+            type=type_,
+            size=size,
+            attach=attach,
+            release=current,
+            output=LiveText(),
+        )
+        with self.lock:
+            app.dynos.append(dyno)
+            self.streams[dyno.id] = ("dyno", dyno.output)
+            if attach and self.attach_address:
+                secret = secrets.token_urlsafe(24)
+                host, port = self.attach_address
+                dyno.attach_url = f"rendezvous://{host}:{port}/{secret}"
+                self.attach_secrets[secret] = dyno
+        self.spawn(self._run_dyno, app, dyno, env)
+        return dyno
+
+    def _run_dyno(self, app: App, dyno: Dyno, env: dict[str, str]) -> None:
+        heroku = {"source": "heroku", "dyno": dyno.name}
+        app.log.write(f"Starting process with command `{dyno.command}`", **heroku)
+        with self.lock:
+            dyno.state = "up"
+            dyno.updated_at = now()
+
+        def line(text: str) -> None:
+            dyno.output.write_line(text)
+            if not dyno.attach:
+                app.log.write(text, dyno=dyno.name)
+
+        slug = dyno.release.slug
+        code = self.procs.run(
+            dyno.command,
+            slug_tarball=slug.tarball if slug else None,
+            config=dyno.release.config,
+            dyno=dyno.name,
+            on_line=line,
+            extra_env=env,
+        )
+        if dyno.attach and EXIT_MARKER not in dyno.output.text():
+            dyno.output.write_line(f"{EXIT_MARKER}{code}")
+        app.log.write(f"Process exited with status {code}", **heroku)
+        app.log.write("State changed from up to complete", **heroku)
+        with self.lock:
+            dyno.exit_status = code
+            dyno.state = "complete" if code == 0 else "crashed"
+            dyno.updated_at = now()
+        dyno.output.close()
+        dyno.done.set()
+
+    def dyno(self, app: App, ident: str) -> Dyno:
+        with self.lock:
+            found = next((d for d in app.dynos if ident in (d.id, d.name)), None)
+        if found is None:
+            raise not_found("process")
+        return found
+
+    # -------------------------------------------------------------------- logs
+    def open_log_session(
+        self, app: App, *, lines: int, tail: bool, source: str | None, dyno_name: str | None
+    ) -> LogSession:
+        session = LogSession(
+            app_id=app.id,
+            lines=max(0, min(lines, 1500)),
+            tail=tail,
+            source=source,
+            dyno_name=dyno_name,
+            start=len(app.log),
+        )
+        session.url = f"{self.base_url}/streams/log/{session.id}"
+        with self.lock:
+            self.sessions[session.id] = session
+        return session
+
+    def log_stream(self, session_id: str) -> Iterator[str]:
+        with self.lock:
+            session = self.sessions.get(session_id)
+        if session is None:
+            raise not_found("log session")
+        app = self.app(session.app_id)
+        return app.log.session(
+            lines=session.lines,
+            tail=session.tail,
+            source=session.source,
+            dyno_name=session.dyno_name,
+            start=session.start,
+        )
+
+    # ---------------------------------------------------------------- plumbing
+    def spawn(self, fn: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=fn, args=args, daemon=True)
+        with self.lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def stop(self) -> None:
+        """Stop running processes and end every open stream."""
+        self.procs.stop_all()
+        with self.lock:
+            streams = [s for _, s in self.streams.values()]
+            logs = [a.log for a in self.apps.values()]
+            threads = list(self._threads)
+        for text in streams:
+            text.abort()
+        for log in logs:
+            log.abort()
+        for thread in threads:
+            thread.join(timeout=10)
+
+
+def is_uuid(value: str) -> bool:
+    return bool(_UUID.match(value))
