@@ -6,16 +6,32 @@
 - TLS is required for any host that is not local: ``sslmode`` becomes ``require`` unless the
   URL already asks for ``require``/``verify-ca``/``verify-full``; ``sslmode=disable`` towards a
   remote host is refused. Local means a unix socket, ``localhost``, ``127.0.0.1`` or ``::1``.
-- psycopg errors become :class:`keycliq_ops.base.errors.DatabaseError`. Their messages are built
-  here and never contain the URL, the user name or the password (``describe`` gives a safe
-  label: ``host:port/dbname``).
+- ``Session`` is what the core uses: one connection, ``query`` runs one statement (values
+  bound by the server as ``$1…$n``) in its own transaction that is always rolled back, and
+  ``cancel`` stops a running statement from another thread. psycopg is imported nowhere else
+  in the core.
+- psycopg errors become :class:`keycliq_ops.base.errors.DatabaseError` (the connection failed)
+  or its subclass :class:`~keycliq_ops.base.errors.QueryError` (the statement failed, the
+  connection is still good). Their messages are built here and never contain the URL, the
+  user name or the password (``describe`` gives a safe label: ``host:port/dbname``).
+- ``database_url_of`` is the one place that reads an app's ``DATABASE_URL`` config var.
+
+Example::
+
+    with Session.open(url, statement_timeout_ms=5_000) as session:
+        result = session.query("SELECT count(*) FROM keys WHERE id = $1", ["k1"])
+    print(result.columns, result.rows)
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from keycliq_ops.base.errors import DatabaseError, UsageError
+from keycliq_ops.base.errors import DatabaseError, QueryError, UsageError
 from keycliq_ops.base.redact import Redactor
 
 if TYPE_CHECKING:
@@ -26,17 +42,19 @@ _TLS_MODES = frozenset({"require", "verify-ca", "verify-full"})
 # SQLSTATE classes that mean "the server or the connection", not "this statement".
 _CONNECTION_CLASSES = ("08", "53", "57P", "58", "XX")
 CONNECT_ATTEMPTS = 3
+CANCEL_TIMEOUT = 2.0  # seconds to wait for the server to acknowledge a cancel request
 
 
 def _parse(url: str) -> dict[str, str]:
     """The URL's parameters; a malformed URL is a usage error that does not echo it."""
+    import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
     if not url or not url.strip():
         raise UsageError("the database URL is empty")
     try:
         params = conninfo_to_dict(url)
-    except Exception:
+    except (ValueError, TypeError, psycopg.Error):  # ProgrammingError for a malformed URL
         raise UsageError(
             "the database URL is not a valid PostgreSQL URL (value not shown)",
             hint="expected postgres://USER:PASSWORD@HOST:PORT/DBNAME",
@@ -208,3 +226,164 @@ def connect(
     except psycopg.Error as exc:
         raise database_error(exc, url, "connecting to the database") from None
     return conn
+
+
+# --------------------------------------------------------------------------- the app's URL
+
+
+def database_url_of(
+    config_vars: Mapping[str, str | None] | Callable[[], Mapping[str, str | None]],
+    app: str,
+    explicit: str | None = None,
+    *,
+    flag: str | None = "--database-url",
+) -> str:
+    """The database to use: ``explicit`` when given, else the app's ``DATABASE_URL``.
+
+    ``config_vars`` is the app's config vars, or a callable fetching them (called only when
+    there is no ``explicit`` URL). An app without the var is a :class:`UsageError` whose hint
+    names ``flag`` (the caller's way to give a URL; None when it has none).
+    """
+    if explicit:
+        return explicit
+    vars_ = config_vars() if callable(config_vars) else config_vars
+    url = vars_.get("DATABASE_URL")
+    if not url:
+        raise UsageError(
+            f"the app {app} has no DATABASE_URL config var",
+            hint="attach Heroku Postgres to the app" + (f", or pass {flag}" if flag else ""),
+        )
+    return url
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What one statement returned. ``columns`` is None when it returned no result set
+    (not a query); ``rows`` holds at most the rows asked for, ``row_count`` all of them."""
+
+    columns: list[str] | None
+    rows: list[tuple[Any, ...]]
+    row_count: int
+
+
+def _primary(exc: BaseException, url: str) -> str:
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    return _redactor(url)(primary) if primary else _reason(exc, url)
+
+
+def query_error(exc: BaseException, url: str, action: str) -> QueryError:
+    """A :class:`QueryError` for a statement's own failure (no secret in it)."""
+    base = database_error(exc, url, action)
+    return QueryError(
+        base.message,
+        sqlstate=getattr(exc, "sqlstate", None),
+        detail=_primary(exc, url),
+        hint=None,
+    )
+
+
+class Session:
+    """One connection to an app's database (read-only by default), for one thread at a time;
+    :meth:`cancel` may be called from any thread. Open it with :meth:`open`."""
+
+    def __init__(self, url: str, conn: psycopg.Connection[Any]) -> None:
+        self.url = url
+        self._conn = conn
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        read_only: bool = True,
+        statement_timeout_ms: int | None = 30_000,
+        lock_timeout_ms: int | None = 5_000,
+        connect_timeout: float = 10,
+        attempts: int = CONNECT_ATTEMPTS,
+        application_name: str = "keycliq",
+        parallel_workers: int | None = None,
+    ) -> Session:
+        """Connect (see :func:`connect`); DatabaseError when the database cannot be reached."""
+        conn = connect(
+            url,
+            read_only=read_only,
+            statement_timeout_ms=statement_timeout_ms,
+            lock_timeout_ms=lock_timeout_ms,
+            connect_timeout=connect_timeout,
+            attempts=attempts,
+            application_name=application_name,
+            parallel_workers=parallel_workers,
+        )
+        return cls(url, conn)
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._conn.closed)
+
+    def query(
+        self,
+        sql: str,
+        values: Sequence[Any] = (),
+        *,
+        max_rows: int | None = None,
+        action: str = "running a query",
+    ) -> QueryResult:
+        """Run ``sql`` with ``values`` bound as ``$1…$n`` by the server, in a transaction that
+        is rolled back afterwards; keep at most ``max_rows`` rows (None: all).
+
+        Raises :class:`QueryError` when the statement fails (the session stays usable) and
+        :class:`DatabaseError` when the connection is lost (it does not).
+        """
+        import psycopg
+
+        conn = self._conn
+        failed = False
+        try:
+            cur = psycopg.RawCursor(conn)
+            cur.execute(sql, list(values))
+            if cur.description is None:
+                return QueryResult(columns=None, rows=[], row_count=max(cur.rowcount, 0))
+            columns = [d.name for d in cur.description]
+            row_count = max(cur.rowcount, 0)
+            rows = cur.fetchall() if max_rows is None else cur.fetchmany(max_rows)
+            return QueryResult(columns=columns, rows=list(rows), row_count=row_count)
+        except psycopg.Error as exc:
+            failed = True
+            if is_connection_error(exc):
+                raise database_error(exc, self.url, action) from None
+            raise query_error(exc, self.url, action) from None
+        finally:
+            if not conn.closed and not conn.autocommit:
+                try:
+                    conn.rollback()
+                except psycopg.Error as exc:
+                    if not failed:
+                        raise database_error(exc, self.url, action) from None
+
+    def cancel(self, timeout: float = CANCEL_TIMEOUT) -> None:
+        """Ask the server to stop the running statement; best effort (never raises)."""
+        import psycopg
+
+        if self._conn.closed:
+            return
+        # the connection is going away anyway: nothing left to stop if this fails
+        with contextlib.suppress(psycopg.Error, OSError):
+            self._conn.cancel_safe(timeout=timeout)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

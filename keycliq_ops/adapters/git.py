@@ -3,7 +3,12 @@
 Every git failure becomes :class:`~keycliq_ops.base.errors.GitError` carrying git's own message
 and a hint. git runs with ``LC_ALL=C`` (messages keycliq parses are English) and
 ``GIT_TERMINAL_PROMPT=0`` (a missing credential fails instead of waiting for a password).
-URLs with credentials in git's output are redacted before they reach a caller.
+URLs with credentials in git's output are redacted before they reach a caller. Quick local
+queries (``git config``, ``rev-parse``) give up after :data:`QUICK_TIMEOUT` seconds.
+:func:`git_config` and :func:`head_commit` are for callers to whom git is optional (who ran
+this, which commit is checked out): they return None instead of raising.
+
+This module is the only place keycliq runs git.
 
 Example::
 
@@ -26,6 +31,8 @@ from typing import IO
 
 from keycliq_ops.base.errors import GitError
 from keycliq_ops.base.redact import redact_url
+
+QUICK_TIMEOUT = 10.0  # seconds: a local question (config, rev-parse, symbolic-ref)
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,14 @@ def _last_error(text: str) -> str:
 
 
 def run_git(
-    args: Sequence[str], cwd: Path | None = None, *, check: bool = True
+    args: Sequence[str],
+    cwd: Path | None = None,
+    *,
+    check: bool = True,
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run git; GitError with git's message when it fails (and ``check``)."""
+    """Run git; GitError with git's message when it fails (and ``check``), when it cannot
+    be started, or when it runs longer than ``timeout`` seconds (None: no limit)."""
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -83,11 +95,18 @@ def run_git(
             env=_env(),
             check=False,
             stdin=subprocess.DEVNULL,
+            timeout=timeout,
         )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} did not answer within {timeout:g}s") from None
     except FileNotFoundError:
+        if cwd is not None and not cwd.is_dir():
+            raise GitError(f"git {args[0]}: no folder {cwd}") from None
         raise GitError(
             "git is not installed (or not on PATH)", hint="install git and run again"
         ) from None
+    except OSError as exc:
+        raise GitError(f"cannot run git {args[0]}: {exc.strerror or exc}") from None
     if check and proc.returncode != 0:
         message = _last_error(proc.stderr or proc.stdout)
         hint = None
@@ -99,8 +118,37 @@ def run_git(
 
 def repo_root(path: Path | None = None) -> Path:
     """The top folder of the work tree containing ``path`` (default: the working dir)."""
-    out = run_git(["rev-parse", "--show-toplevel"], cwd=path or Path.cwd()).stdout.strip()
+    out = run_git(
+        ["rev-parse", "--show-toplevel"], cwd=path or Path.cwd(), timeout=QUICK_TIMEOUT
+    ).stdout.strip()
     return Path(out)
+
+
+def git_config(root: Path, key: str) -> str | None:
+    """``git config --get key`` as seen from ``root``; None when unset or when git cannot
+    answer (not installed, not a folder, timed out)."""
+    try:
+        proc = run_git(["config", "--get", key], root, check=False, timeout=QUICK_TIMEOUT)
+    except GitError:
+        return None
+    value = proc.stdout.strip()
+    return value if proc.returncode == 0 and value else None
+
+
+def head_commit(root: Path) -> str | None:
+    """The full sha of the commit checked out in ``root``; None outside a git repository,
+    in one without commits, or when git cannot answer."""
+    try:
+        proc = run_git(
+            ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+            root,
+            check=False,
+            timeout=QUICK_TIMEOUT,
+        )
+    except GitError:
+        return None
+    sha = proc.stdout.strip()
+    return sha if proc.returncode == 0 and sha else None
 
 
 class Repo:
@@ -123,13 +171,21 @@ class Repo:
 
     def current_branch(self) -> str | None:
         """The checked-out branch; None on a detached HEAD."""
-        proc = run_git(["symbolic-ref", "--quiet", "--short", "HEAD"], self.root, check=False)
+        proc = run_git(
+            ["symbolic-ref", "--quiet", "--short", "HEAD"],
+            self.root,
+            check=False,
+            timeout=QUICK_TIMEOUT,
+        )
         return proc.stdout.strip() or None if proc.returncode == 0 else None
 
     def head_commit(self) -> str:
         """The full sha of HEAD (GitError on a repository without commits)."""
         proc = run_git(
-            ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], self.root, check=False
+            ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"],
+            self.root,
+            check=False,
+            timeout=QUICK_TIMEOUT,
         )
         if proc.returncode != 0:
             raise GitError(
@@ -143,6 +199,7 @@ class Repo:
             ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
             self.root,
             check=False,
+            timeout=QUICK_TIMEOUT,
         )
         return proc.stdout.strip() or None if proc.returncode == 0 else None
 
@@ -225,8 +282,7 @@ class Repo:
         return self._config("user.email")
 
     def _config(self, key: str) -> str | None:
-        proc = run_git(["config", "--get", key], self.root, check=False)
-        return proc.stdout.strip() or None
+        return git_config(self.root, key)
 
     # -- the deploy push ---------------------------------------------------------------
 

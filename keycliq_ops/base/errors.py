@@ -111,6 +111,40 @@ class DatabaseError(ExternalError):
     """The database could not be reached or a query failed for a reason outside the check."""
 
 
+class QueryError(DatabaseError):
+    """The statement itself failed (syntax, a write refused, a timeout, a missing table);
+    the connection is still good. ``sqlstate`` is PostgreSQL's code, ``detail`` the server's
+    primary message (scrubbed of secrets)."""
+
+    def __init__(
+        self, message: str, *, sqlstate: str | None, detail: str, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.sqlstate = sqlstate
+        self.detail = detail
+
+
+class WebError(ExternalError):
+    """An HTTP probe got no answer (connection refused, timeout, TLS, too many redirects).
+
+    ``kind`` is the kind of failure (e.g. ``ConnectError``), ``detail`` the reason, both
+    free of credentials."""
+
+    def __init__(self, message: str, *, kind: str, detail: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
+        self.detail = detail
+
+
+class CommandError(ExternalError):
+    """A local command could not be started. ``reason``: ``not-found``, ``not-executable``
+    or ``os`` (another operating-system error)."""
+
+    def __init__(self, message: str, *, reason: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
+
+
 class Interrupted(KeycliqError):
     """The user pressed Ctrl-C."""
 

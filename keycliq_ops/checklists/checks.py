@@ -1,24 +1,24 @@
 """Verifying the automated items: ``command``, ``http`` and ``dataclip``.
 
 Each returns a :class:`CheckOutcome`; a failure of the thing checked is a failed outcome
-(with the reason), never an exception, so that the run records it and goes on.
+(with the reason), never an exception, so that the run records it and goes on. The outside
+is reached through the adapters: :mod:`keycliq_ops.adapters.shell` runs the commands,
+:mod:`keycliq_ops.adapters.web` sends the GETs.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from keycliq_ops.base.errors import KeycliqError
+from keycliq_ops.base.errors import CommandError, KeycliqError, WebError
 from keycliq_ops.base.redact import Redactor, redact_url
 from keycliq_ops.checklists.results import CheckSummary
 
 if TYPE_CHECKING:
-    import httpx
+    from keycliq_ops.adapters.web import Transport
 
 OUTPUT_TAIL_LINES = 40
 OUTPUT_TAIL_CHARS = 4000
@@ -58,32 +58,27 @@ def tail(text: str) -> str:
 
 def run_command(argv: list[str], cwd: Path, timeout: float, redactor: Redactor) -> CheckOutcome:
     """Run ``argv`` (no shell) in ``cwd``; passes on exit 0; output tail kept, redacted."""
+    from keycliq_ops.adapters import shell
+
     shown = redactor(" ".join(argv))
     try:
-        proc = subprocess.run(
-            argv,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            timeout=timeout,
-            env=os.environ.copy(),
-            check=False,
-        )
-    except FileNotFoundError:
-        return CheckOutcome(False, f"{shown}: not found", reason=f"command not found: {argv[0]}")
-    except PermissionError:
-        return CheckOutcome(False, f"{shown}: not executable", reason=f"cannot run {argv[0]}")
-    except subprocess.TimeoutExpired as exc:
-        raw = exc.output or b""
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        proc = shell.run(argv, cwd=cwd, timeout=timeout, keep_lines=OUTPUT_TAIL_LINES)
+    except CommandError as exc:
+        if exc.reason == "not-found":
+            return CheckOutcome(
+                False, f"{shown}: not found", reason=f"command not found: {argv[0]}"
+            )
+        if exc.reason == "not-executable":
+            return CheckOutcome(False, f"{shown}: not executable", reason=f"cannot run {argv[0]}")
+        return CheckOutcome(False, f"{shown}: not run", reason=redactor(exc.message))
+    if proc.timed_out:
         return CheckOutcome(
             False,
             f"{shown}: stopped after {timeout:g}s",
             reason=f"timed out after {timeout:g}s",
-            output=redactor(tail(text)) or None,
+            output=redactor(tail(proc.output)) or None,
         )
-    output = redactor(tail(proc.stdout.decode("utf-8", "replace"))) or None
+    output = redactor(tail(proc.output)) or None
     if proc.returncode == 0:
         return CheckOutcome(True, f"{shown}: exit 0", output=output)
     return CheckOutcome(
@@ -101,22 +96,19 @@ def run_http(
     expect_text: str | None,
     timeout: float,
     follow_redirects: bool,
-    transport: httpx.BaseTransport | None = None,
+    transport: Transport | None = None,
 ) -> CheckOutcome:
     """GET ``url`` once; passes when the status (and text, when given) are as expected."""
-    import httpx
+    from keycliq_ops.adapters import web
 
     shown = redact_url(url)
     try:
-        with httpx.Client(
-            timeout=timeout, follow_redirects=follow_redirects, transport=transport
-        ) as client:
-            response = client.get(url, headers={"User-Agent": "keycliq-checklist"})
-    except httpx.HTTPError as exc:
-        what = type(exc).__name__
-        detail = redact_url(str(exc))[:200]
-        return CheckOutcome(False, f"GET {shown}: {what}", reason=f"{what}: {detail}")
-    got = response.status_code
+        response = web.get(
+            url, timeout=timeout, follow_redirects=follow_redirects, transport=transport
+        )
+    except WebError as exc:
+        return CheckOutcome(False, f"GET {shown}: {exc.kind}", reason=f"{exc.kind}: {exc.detail}")
+    got = response.status
     summary = f"GET {shown} → {got} (expected {expect_status})"
     if got != expect_status:
         return CheckOutcome(False, summary, reason=f"status {got}, expected {expect_status}")
@@ -161,7 +153,9 @@ def run_dataclip_item(
     passed = outcome.ok and not (fail_on_warn and outcome.verdict == "warn")
     reason = None
     if not passed:
-        bad = [c.id for c in checks if c.verdict in ("fail", "error")]
+        from keycliq_ops.dataclips.verdicts import failing_ids
+
+        bad = failing_ids(checks)
         if not bad and fail_on_warn:
             bad = [c.id for c in checks if c.verdict == "warn"]
         reason = f"verdict {outcome.verdict}" + (f" ({', '.join(bad)})" if bad else "")

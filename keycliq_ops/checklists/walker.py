@@ -41,7 +41,7 @@ from keycliq_ops.checklists.results import (
 from keycliq_ops.checklists.template import MissingVariable, placeholders, render
 
 if TYPE_CHECKING:
-    import httpx
+    from keycliq_ops.adapters.web import Transport
 
 MAX_ASKS = 5
 
@@ -80,7 +80,7 @@ class ChecklistContext:
     cwd: Path = field(default_factory=Path.cwd)
     clock: Callable[[], datetime] = _utcnow
     monotonic: Callable[[], float] = time.monotonic
-    http_transport: httpx.BaseTransport | None = None
+    http_transport: Transport | None = None  # for tests: a mock transport
     on_event: Callable[[Event], None] | None = None
     record: Callable[[ChecklistResult], None] | None = None
     secrets: Iterable[str] = ()

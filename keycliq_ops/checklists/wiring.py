@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import getpass
 import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from keycliq_ops.base.errors import ConfigError, UsageError
+from keycliq_ops.adapters import git
+from keycliq_ops.base.errors import UsageError
 
 if TYPE_CHECKING:
     from keycliq_ops.adapters.heroku.client import HerokuClient
@@ -71,53 +71,30 @@ def database_url_provider(
         return None
 
     def provide() -> str:
+        from keycliq_ops.adapters.db import database_url_of
+
         if explicit:
             return explicit
         assert app is not None
-        with client() as heroku:
-            url = heroku.config_vars(app).get("DATABASE_URL")
-        if not url:
-            raise ConfigError(f"app {app} has no DATABASE_URL config var")
-        return url
+
+        def fetch() -> dict[str, str | None]:
+            with client() as heroku:
+                return dict(heroku.config_vars(app))
+
+        return database_url_of(fetch, app)
 
     return provide
 
 
 def head_commit(folder: Path) -> str | None:
     """The commit checked out in ``folder`` (None outside a git repository)."""
-    try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "HEAD"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    sha = proc.stdout.strip()
-    return sha if proc.returncode == 0 and sha else None
+    return git.head_commit(folder)
 
 
 def actor(folder: Path) -> str:
     """Who runs this: git's user.name <user.email> in ``folder``, else the OS user."""
-
-    def git_config(key: str) -> str:
-        try:
-            proc = subprocess.run(
-                ["git", "config", "--get", key],
-                cwd=folder,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=30,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return ""
-        return proc.stdout.strip() if proc.returncode == 0 else ""
-
-    name, email = git_config("user.name"), git_config("user.email")
+    name = git.git_config(folder, "user.name") or ""
+    email = git.git_config(folder, "user.email") or ""
     if name and email:
         return f"{name} <{email}>"
     if name or email:

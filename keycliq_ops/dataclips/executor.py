@@ -1,18 +1,17 @@
 """Running Dataclips: concurrently, read-only, bounded, with parameters bound by the server.
 
-Each worker opens one connection through :mod:`keycliq_ops.adapters.db` (read-only session,
+Each worker opens one :class:`keycliq_ops.adapters.db.Session` (read-only session,
 ``statement_timeout``/``lock_timeout``, TLS for remote hosts) and runs checks from a shared
 queue, each in its own read-only transaction that is always rolled back. At most
 ``settings.concurrency`` connections are open; the wall time is about the slowest check's.
 
-A check's own failure (a syntax error, a write attempt, a timeout) is that check's ``error``
-verdict; losing the database (cannot connect, connection dropped) raises
-:class:`DatabaseError` for the whole run.
+A check's own failure (a syntax error, a write attempt, a timeout: the adapter's
+:class:`QueryError`) is that check's ``error`` verdict; losing the database (cannot connect,
+connection dropped: :class:`DatabaseError`) raises it for the whole run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import queue
 import threading
@@ -20,9 +19,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keycliq_ops.base.errors import DatabaseError, Interrupted, UsageError
+from keycliq_ops.base.errors import Interrupted, QueryError, UsageError
 from keycliq_ops.config.settings import DataclipSettings
 from keycliq_ops.dataclips.clips import (
     MAX_SAMPLES,
@@ -36,6 +35,10 @@ from keycliq_ops.dataclips.clips import (
     Verdict,
 )
 from keycliq_ops.dataclips.expect import evaluate
+from keycliq_ops.dataclips.verdicts import is_failing, worst
+
+if TYPE_CHECKING:
+    from keycliq_ops.adapters.db import Session
 
 ProgressCallback = Callable[[CheckResult], None]
 
@@ -165,12 +168,9 @@ def judge(
     return verdict, results, shown, total > len(shown)
 
 
-def _statement_error(exc: Exception, clip: Dataclip, settings: DataclipSettings) -> str:
-    from keycliq_ops.adapters.db import _reason
-
-    sqlstate = getattr(exc, "sqlstate", None) or ""
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) or _reason(exc, "")
+def _statement_error(exc: QueryError, settings: DataclipSettings) -> str:
+    sqlstate = exc.sqlstate or ""
+    primary = exc.detail
     if sqlstate == "25006":
         return f"the check tried to write ({primary}); Dataclips run read-only, nothing was written"
     if sqlstate == "57014":
@@ -203,41 +203,31 @@ class _Runner:
         self.done: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.connections: list[Any] = []
+        self.sessions: list[Session] = []
 
-    def run_one(self, conn: Any, clip: Dataclip, values: list[Any]) -> CheckResult:
-        import psycopg
-
-        from keycliq_ops.adapters.db import is_connection_error
-
+    def run_one(self, session: Session, clip: Dataclip, values: list[Any]) -> CheckResult:
+        """One check on ``session``; its own failure is its ``error`` verdict, a lost
+        connection raises :class:`DatabaseError`."""
         t0 = time.perf_counter()
         columns: list[str] = []
         rows: list[Any] = []
         row_count = 0
         error: str | None = None
+        every = any(e.subject == "every" for e in clip.expectations)
         try:
-            cur = psycopg.RawCursor(conn)
-            cur.execute(clip.query, values)
-            if cur.description is None:
+            got = session.query(
+                clip.query,
+                values,
+                max_rows=None if every else self.max_rows,
+                action=f"running {clip.id}",
+            )
+        except QueryError as exc:
+            error = _statement_error(exc, self.settings)
+        else:
+            if got.columns is None:
                 error = "the statement returned no result set (a Dataclip must be a query)"
             else:
-                columns = [d.name for d in cur.description]
-                row_count = max(cur.rowcount, 0)
-                if any(e.subject == "every" for e in clip.expectations):
-                    rows = cur.fetchall()
-                else:
-                    rows = cur.fetchmany(self.max_rows)
-        except psycopg.Error as exc:
-            if is_connection_error(exc):
-                raise
-            error = _statement_error(exc, clip, self.settings)
-        finally:
-            if not conn.closed:
-                try:
-                    conn.rollback()
-                except psycopg.Error:
-                    if error is None:
-                        raise
+                columns, rows, row_count = got.columns, got.rows, got.row_count
         duration = (time.perf_counter() - t0) * 1000
         base = {
             "id": clip.id,
@@ -277,17 +267,17 @@ class _Runner:
         """Connect, then take checks from the queue until it is empty or the run stops.
 
         Messages to the caller: ``("result", index, CheckResult)``, ``("fatal", exc)`` (the
-        database went away mid-run), ``("no-connection", exc)`` (this worker could not
-        connect; the others carry on) and always a final ``("exit",)``.
+        database went away mid-run, or a bug: re-raised as it is), ``("no-connection", exc)``
+        (this worker could not connect; the others carry on) and always a final ``("exit",)``.
         """
-        from keycliq_ops.adapters import db
+        from keycliq_ops.adapters.db import Session
 
-        conn = None
+        session: Session | None = None
         try:
             if self.stop.is_set():
                 return
             try:
-                conn = db.connect(
+                session = Session.open(
                     self.url,
                     read_only=True,
                     statement_timeout_ms=self.settings.statement_timeout_ms,
@@ -295,37 +285,37 @@ class _Runner:
                     application_name="keycliq dataclips",
                     parallel_workers=self.parallel_workers,
                 )
-            except BaseException as exc:
+            except BaseException as exc:  # handed to the calling thread, which raises it
                 self.done.put(("no-connection", exc))
                 return
             with self.lock:
-                self.connections.append(conn)
+                self.sessions.append(session)
             while not self.stop.is_set():
                 try:
                     index, clip, values = self.todo.get_nowait()
                 except queue.Empty:
                     return
                 try:
-                    result = self.run_one(conn, clip, values)
-                except BaseException as exc:
+                    result = self.run_one(session, clip, values)
+                except BaseException as exc:  # handed to the calling thread, which raises it
                     self.stop.set()
-                    self.done.put(("fatal", db.database_error(exc, self.url, f"running {clip.id}")))
+                    self.done.put(("fatal", exc))
                     return
                 self.done.put(("result", index, result))
         finally:
-            if conn is not None:
+            if session is not None:
                 with self.lock:
-                    if conn in self.connections:
-                        self.connections.remove(conn)
-                conn.close()
+                    if session in self.sessions:
+                        self.sessions.remove(session)
+                session.close()
             self.done.put(("exit",))
 
     def cancel(self) -> None:
+        """Stop the run: no new check starts, the running statements are cancelled."""
         self.stop.set()
         with self.lock:
-            for conn in list(self.connections):
-                with contextlib.suppress(Exception):  # best effort on the way out
-                    conn.cancel_safe(timeout=2)
+            for session in list(self.sessions):
+                session.cancel()
 
 
 def _order(checks: Sequence[Dataclip], expected_ms: Mapping[str, float] | None) -> list[int]:
@@ -417,26 +407,16 @@ def run_dataclips(
         raise Interrupted("interrupted; the running checks were cancelled") from None
     failure = fatal or (no_connection if len(results) < len(clips) else None)
     if failure is not None:
-        if isinstance(failure, DatabaseError | UsageError):
-            raise failure
-        raise db.database_error(failure, database_url, "connecting to the database")
+        # DatabaseError/UsageError from the adapter; anything else is a bug (exit 70).
+        raise failure
     ordered = [results[i] for i in range(len(clips))]
-    verdicts = {r.verdict for r in ordered}
-    verdict: RunVerdict = (
-        "error"
-        if "error" in verdicts
-        else "fail"
-        if "fail" in verdicts
-        else "warn"
-        if "warn" in verdicts
-        else "pass"
-    )
+    verdict: RunVerdict = worst(r.verdict for r in ordered)
     return DataclipRun(
         target=label,
         started_at=started,
         duration_ms=round((time.perf_counter() - t0) * 1000, 2),
         verdict=verdict,
-        ok=verdict in ("pass", "warn"),
+        ok=not is_failing(verdict),
         params=params,
         results=ordered,
     )

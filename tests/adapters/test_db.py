@@ -7,7 +7,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from keycliq_ops.adapters import db
-from keycliq_ops.base.errors import DatabaseError, UsageError
+from keycliq_ops.base.errors import DatabaseError, QueryError, UsageError
 
 
 @pytest.mark.parametrize(
@@ -102,3 +102,111 @@ def test_sessions_are_read_only_with_timeouts(pg_url: str) -> None:
         assert row == ("on", "1234ms", "567ms", "keycliq")
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("CREATE TABLE nope (x int)")
+
+
+# -- sessions: the only way the core runs SQL ---------------------------------------------
+
+
+def test_a_session_that_cannot_connect_is_a_database_error_with_the_password_masked() -> None:
+    url = "postgresql://someone:hunter2secret@127.0.0.1:1/kc?connect_timeout=1"
+    with pytest.raises(DatabaseError) as info:
+        db.Session.open(url, attempts=1)
+    err = info.value
+    assert not isinstance(err, QueryError)
+    assert err.exit_code == 3
+    assert err.message.startswith("connecting to the database (127.0.0.1:1/kc) failed")
+    for secret in ("hunter2secret", "someone", url):
+        assert secret not in err.message and secret not in (err.hint or "")
+
+
+def test_session_query_binds_values_on_the_server_and_rolls_back(pg_url: str) -> None:
+    with db.Session.open(pg_url, statement_timeout_ms=4321) as session:
+        got = session.query(
+            "SELECT n, $1::text AS label FROM generate_series(1, 5) AS n ORDER BY n",
+            ["o'brien; DROP TABLE x"],
+            max_rows=2,
+        )
+        assert got.columns == ["n", "label"]
+        assert got.rows == [(1, "o'brien; DROP TABLE x"), (2, "o'brien; DROP TABLE x")]
+        assert got.row_count == 5
+        assert len(session.query("SELECT generate_series(1, 7)").rows) == 7  # all by default
+        setting = session.query("SELECT current_setting('statement_timeout')").rows
+        assert setting == [("4321ms",)]
+        none = session.query("SET LOCAL lock_timeout = 100")
+        assert none.columns is None and none.rows == []
+        assert not session.closed
+    assert session.closed
+
+
+def test_a_failing_statement_is_a_query_error_and_the_session_stays_usable(pg_url: str) -> None:
+    password = conninfo_to_dict(pg_url).get("password")
+    with db.Session.open(pg_url) as session:
+        with pytest.raises(QueryError) as missing:
+            session.query("SELECT * FROM no_such_table", action="running K")
+        err = missing.value
+        assert err.sqlstate == "42P01"
+        assert 'relation "no_such_table" does not exist' in err.detail
+        assert err.message.startswith("running K (") and "[42P01]" in err.message
+        assert isinstance(err, DatabaseError) and err.exit_code == 3
+        if password:
+            assert str(password) not in err.message
+        with pytest.raises(QueryError) as write:
+            session.query("CREATE TABLE nope (x int)")
+        assert write.value.sqlstate == "25006"  # read-only transaction
+        assert session.query("SELECT 1").rows == [(1,)]
+
+
+def test_cancel_stops_a_running_statement_from_another_thread(pg_url: str) -> None:
+    import threading
+    import time
+
+    outcome: list[BaseException] = []
+    session = db.Session.open(pg_url, application_name="keycliq cancel-test")
+
+    def slow() -> None:
+        try:
+            session.query("SELECT pg_sleep(120)")
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=slow, daemon=True)
+    thread.start()
+    with psycopg.connect(pg_url, autocommit=True) as watcher:
+        for _ in range(400):  # wait until the server runs it (no fixed sleep)
+            active = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                "'keycliq cancel-test' AND state = 'active'"
+            ).fetchone()
+            if active and active[0]:
+                break
+            time.sleep(0.05)
+    session.cancel()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], QueryError)
+    assert outcome[0].sqlstate == "57014"  # canceled
+    assert session.query("SELECT 2").rows == [(2,)]
+    session.close()
+    session.cancel()  # closed: nothing to do, never raises
+
+
+def test_database_url_of_is_the_one_lookup() -> None:
+    url = "postgres://u:pw@db.example.com/kc"
+    assert db.database_url_of({"DATABASE_URL": url}, "keycliq-staging") == url
+    fetched: list[str] = []
+
+    def fetch() -> dict[str, str | None]:
+        fetched.append("yes")
+        return {"DATABASE_URL": url}
+
+    assert db.database_url_of(fetch, "keycliq-staging", "postgres://other/x") == (
+        "postgres://other/x"
+    )
+    assert fetched == []  # an explicit URL asks nobody
+    assert db.database_url_of(fetch, "keycliq-staging") == url and fetched == ["yes"]
+    with pytest.raises(UsageError, match="the app keycliq-staging has no DATABASE_URL") as info:
+        db.database_url_of({"NODE_ENV": "production"}, "keycliq-staging")
+    assert info.value.hint == "attach Heroku Postgres to the app, or pass --database-url"
+    with pytest.raises(UsageError) as no_flag:
+        db.database_url_of({"DATABASE_URL": ""}, "keycliq-staging", flag=None)
+    assert no_flag.value.hint == "attach Heroku Postgres to the app"

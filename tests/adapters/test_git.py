@@ -180,3 +180,73 @@ def test_push_to_a_missing_remote(clone: Path) -> None:
         Repo(clone).push("heroku-nowhere", "HEAD")
     assert "no git remote named 'heroku-nowhere'" in info.value.message
     assert "git remote add heroku-nowhere" in (info.value.hint or "")
+
+
+# -- the quick queries other layers ask (who, which commit), through one timeout ------------
+
+
+def test_git_config_and_head_commit_on_a_real_repository(tmp_path: Path) -> None:
+    from keycliq_ops.adapters.git import git_config, head_commit
+
+    work = tmp_path / "repo"
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
+    assert head_commit(work) is None  # no commits yet
+    git(work, "config", "user.name", "Pat Tester")
+    git(work, "config", "user.email", "pat@example.com")
+    sha = commit(work, "a.txt", "first")
+    assert head_commit(work) == sha
+    assert git_config(work, "user.name") == "Pat Tester"
+    assert git_config(work, "user.email") == "pat@example.com"
+    assert git_config(work, "keycliq.unset") is None
+    assert Repo(work).user_name() == "Pat Tester"
+
+
+def test_quick_queries_outside_a_repository_answer_none(tmp_path: Path) -> None:
+    from keycliq_ops.adapters.git import git_config, head_commit
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert head_commit(plain) is None
+    assert git_config(plain, "keycliq.unset") is None
+    assert head_commit(tmp_path / "missing") is None  # not even a folder
+    assert git_config(tmp_path / "missing", "user.name") is None
+
+
+def test_git_that_does_not_answer_in_time_is_a_git_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keycliq_ops.adapters import git as git_adapter
+
+    seen: dict[str, object] = {}
+
+    def hung(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        seen["timeout"] = kw.get("timeout")
+        raise subprocess.TimeoutExpired(argv, float(kw["timeout"]))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(git_adapter.subprocess, "run", hung)
+    with pytest.raises(GitError, match=r"git config did not answer within 10s") as info:
+        git_adapter.run_git(["config", "--get", "user.name"], tmp_path, timeout=10)
+    assert info.value.exit_code == EXIT_EXTERNAL
+    # the optional questions use the one quick timeout and swallow the failure
+    assert git_adapter.git_config(tmp_path, "user.name") is None
+    assert seen["timeout"] == git_adapter.QUICK_TIMEOUT
+    assert git_adapter.head_commit(tmp_path) is None
+
+
+def test_ledger_actor_and_checklist_actor_ask_the_git_adapter(tmp_path: Path) -> None:
+    from keycliq_ops.checklists.wiring import actor
+    from keycliq_ops.ledger.actor import detect_actor
+
+    work = tmp_path / "repo"
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
+    git(work, "config", "user.name", "Pat Tester")
+    git(work, "config", "user.email", "pat@example.com")
+    found = detect_actor(work, "pat@heroku.example")
+    assert (found.git_name, found.git_email, found.heroku_email) == (
+        "Pat Tester",
+        "pat@example.com",
+        "pat@heroku.example",
+    )
+    assert actor(work) == "Pat Tester <pat@example.com>"
+    outside = detect_actor(tmp_path / "missing")
+    assert outside.git_name is None and outside.git_email is None

@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from keycliq_ops.adapters.heroku.client import HerokuClient
-from keycliq_ops.base.errors import ConfigError, UsageError
+from keycliq_ops.base.errors import UsageError
 from keycliq_ops.checklists.wiring import (
     actor,
     database_url_provider,
@@ -91,8 +91,10 @@ def test_app_without_database_url(respx_mock: respx.MockRouter) -> None:
     )
     provide = database_url_provider(None, "keycliq-staging", lambda: HerokuClient("t0ken-abc"))
     assert provide is not None
-    with pytest.raises(ConfigError, match="app keycliq-staging has no DATABASE_URL"):
+    with pytest.raises(UsageError, match="app keycliq-staging has no DATABASE_URL") as info:
         provide()
+    assert info.value.exit_code == 2
+    assert info.value.hint == "attach Heroku Postgres to the app, or pass --database-url"
 
 
 def test_commit_and_actor_from_git(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import respx
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "heroku"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "heroku"
 BASE = "https://api.heroku.test"
 TOKEN = "hk-test-token-7f3a9c1e5b2d4f60"
 

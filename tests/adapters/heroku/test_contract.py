@@ -25,7 +25,7 @@ from keycliq_ops.adapters.heroku.client import HerokuClient
 from keycliq_ops.standin.apischema import VENDORED_SCHEMA, ApiSchema, SchemaViolation
 from tests.adapters.heroku.heroku_helpers import BASE, TOKEN, fixture, fixture_names
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SHARED_SCHEMA = REPO.parent / "shared" / "reference" / "heroku-platform-api-schema.json"
 SCHEMA_PATH = SHARED_SCHEMA if SHARED_SCHEMA.is_file() else VENDORED_SCHEMA
 
