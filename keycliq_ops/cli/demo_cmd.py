@@ -61,16 +61,32 @@ def demo(
     from dataclasses import asdict
 
     from keycliq_ops.base.errors import GateFailed
+    from keycliq_ops.cli.sandbox_cmd import (
+        check_sample_config,
+        require_standin,
+        sample_answers,
+        standin_errors,
+    )
+
+    require_standin()  # before anything of the stand-in is imported
     from keycliq_ops.standin.demo import run_demo, scenario_named
 
-    scenario_named(scenario)  # a bad name fails before anything starts
+    with standin_errors():
+        scenario_named(scenario)  # a bad name fails before anything starts
 
     def emit(stream: str, text: str) -> None:
         target = sys.stderr if (as_json or stream == "err") else sys.stdout
         target.write(text)
         target.flush()
 
-    result = run_demo(scenario, keep=keep, emit=emit)
+    with standin_errors():
+        result = run_demo(
+            scenario,
+            keep=keep,
+            emit=emit,
+            answers=sample_answers(),
+            on_ready=check_sample_config,
+        )
     if as_json:
         emit_json(asdict(result))
     else:

@@ -1,6 +1,17 @@
-"""``keycliq sandbox``: run a local Heroku stand-in for the demo and end-to-end tests."""
+"""``keycliq sandbox``: run a local Heroku stand-in for the demo and end-to-end tests.
+
+With ``cli/demo_cmd.py`` this is the glue between keycliq and its stand-in, the only modules
+that import both: the stand-in (``keycliq_ops.standin``) imports no keycliq module, so what
+needs keycliq's core happens here: rendering the sample's ``keycliq-answers.yaml`` from the
+shipped checklists, validating the sample's ``keycliq.yaml``, and turning a
+:class:`~keycliq_ops.standin.failures.StandinError` into keycliq's error of the same kind.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
@@ -12,6 +23,82 @@ app = typer.Typer(
     'Example: eval "$(keycliq sandbox up)" && cd "$KEYCLIQ_SANDBOX_REPO" && keycliq status',
     no_args_is_help=True,
 )
+
+EXTRA_MISSING = (
+    "the local stand-in needs the `standin` extra (embedded PostgreSQL): "
+    "pip install 'keycliq-ops[standin]'"
+)
+ANSWERS_BY = "keycliq sandbox (demo) <demo@keycliq.invalid>"
+ANSWERS_REASON = "simulated answer: the sandbox has no real app to click through"
+
+
+def require_standin() -> None:
+    """A :class:`UsageError` (exit 2) when the stand-in's extra is not installed.
+
+    Checked before anything of the stand-in is imported. ``KEYCLIQ_DATABASE_URL`` (a
+    PostgreSQL of your own) makes the embedded one unnecessary.
+    """
+    import importlib.util
+    import os
+
+    if os.environ.get("KEYCLIQ_DATABASE_URL"):
+        return
+    if importlib.util.find_spec("pgserver") is None:
+        from keycliq_ops.base.errors import UsageError
+
+        raise UsageError(EXTRA_MISSING)
+
+
+@contextmanager
+def standin_errors() -> Iterator[None]:
+    """Report a stand-in failure as keycliq's error: usage → exit 2, else exit 3."""
+    from keycliq_ops.standin.failures import StandinError
+
+    try:
+        yield
+    except StandinError as exc:
+        from keycliq_ops.base.errors import ExternalError, UsageError
+
+        kind = UsageError if exc.kind == "usage" else ExternalError
+        raise kind(exc.message, hint=exc.hint) from None
+
+
+def sample_answers(user_id: str | None = None) -> str:
+    """The sample's ``keycliq-answers.yaml``: the shipped checklists' manual items answered.
+
+    Every required confirm item answered yes, the test user's id the seeder's sample user,
+    each answer saying who and why (used by the demo and the CI example).
+    """
+    from keycliq_ops.checklists import find_checklist, load_checklist, render_answers
+    from keycliq_ops.config.loading import SHIPPED_CHECKLISTS
+    from keycliq_ops.standin.sample.seed import sample_user_id
+
+    checklists = [
+        load_checklist(find_checklist(SHIPPED_CHECKLISTS, name))
+        for name in ("staging", "production")
+    ]
+    return render_answers(
+        checklists,
+        by=ANSWERS_BY,
+        reason=ANSWERS_REASON,
+        values={"userId": user_id or sample_user_id()},
+    )
+
+
+def write_answers_file(path: Path, *, user_id: str | None = None) -> Path:
+    """Write :func:`sample_answers` to ``path``."""
+    from keycliq_ops.base.fsutil import atomic_write
+
+    atomic_write(path, sample_answers(user_id))
+    return path
+
+
+def check_sample_config(repo: Path) -> None:
+    """Validate the sample repository's ``keycliq.yaml`` (a ConfigError names file:line)."""
+    from keycliq_ops.config import load_config
+
+    load_config(repo / "keycliq.yaml")
+
 
 FAULT_HELP = (
     "Plant a fault (repeatable): KIND[=VALUE][xCOUNT][@TARGET]. "
@@ -56,20 +143,32 @@ def up(
     import shlex
 
     from keycliq_ops.base.errors import UsageError
-    from keycliq_ops.standin.daemon import state_home
-    from keycliq_ops.standin.daemon import up as start
 
     if deploy not in ("baseline", "head", "none"):
         raise UsageError(f"--deploy {deploy!r}: use baseline, head or none")
+    require_standin()
+    from keycliq_ops.standin.daemon import down as stop
+    from keycliq_ops.standin.daemon import state_home
+    from keycliq_ops.standin.daemon import up as start
+
     home = state_home()
-    state, started = start(
-        home,
-        faults=fault,
-        deploy=deploy,
-        seed_scale=seed,
-        timeout=timeout,
-        progress=lambda note: err().print(f"[dim]sandbox:[/] {note}", markup=True),
-    )
+    with standin_errors():
+        state, started = start(
+            home,
+            faults=fault,
+            deploy=deploy,
+            seed_scale=seed,
+            timeout=timeout,
+            progress=lambda note: err().print(f"[dim]sandbox:[/] {note}", markup=True),
+            answers=sample_answers(),
+        )
+    if started:
+        try:
+            check_sample_config(Path(state.repo))
+        except BaseException:
+            with standin_errors():
+                stop(home)
+            raise
     if as_json:
         emit_json({"started": started, "home": str(home), "pid": state.pid, **state.exports()})
         return
@@ -91,7 +190,8 @@ def down(as_json: bool = JSON_OPTION) -> None:
     from keycliq_ops.standin.daemon import state_home
 
     home = state_home()
-    was_running = stop(home)
+    with standin_errors():
+        was_running = stop(home)
     if as_json:
         emit_json({"stopped": was_running, "home": str(home)})
         return

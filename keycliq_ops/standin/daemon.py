@@ -27,10 +27,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keycliq_ops.base.errors import ExternalError, UsageError
-from keycliq_ops.base.fsutil import atomic_write
+from keycliq_ops.standin.failures import StandinError, atomic_write, redact_url, usage
 
 STATE_FILE = "sandbox.json"
+ANSWERS_FILE = "answers.yaml"  # the sample's keycliq-answers.yaml, handed to the child
 MARKER = ".keycliq-sandbox"
 LOG_FILE = "daemon.log"
 
@@ -110,7 +110,7 @@ def _wait_exit(pid: int, timeout: float) -> bool:
 
 def _check_home(home: Path) -> None:
     if home.exists() and any(home.iterdir()) and not (home / MARKER).exists():
-        raise UsageError(
+        raise usage(
             f"{home} exists and is not a keycliq sandbox folder; refusing to use it",
             hint="set KEYCLIQ_SANDBOX_HOME to an empty or new folder",
         )
@@ -139,8 +139,13 @@ def up(
     seed_scale: int | None = None,
     timeout: float = 300,
     progress: Callable[[str], None] = lambda _: None,
+    answers: str | None = None,
 ) -> tuple[SandboxState, bool]:
-    """Start the sandbox (or reuse the running one); (state, started_now)."""
+    """Start the sandbox (or reuse the running one); (state, started_now).
+
+    ``answers`` is the text of the sample repository's ``keycliq-answers.yaml`` (rendered by
+    the CLI glue from keycliq's shipped checklists).
+    """
     from keycliq_ops.standin.faults import parse_fault
 
     for spec in faults:
@@ -162,6 +167,9 @@ def up(
     args = [sys.executable, "-m", "keycliq_ops.standin.daemon", "--home", str(home)]
     args += ["--ready-fd", str(write_fd), "--deploy", deploy]
     args += [f"--fault={spec}" for spec in faults]
+    if answers is not None:
+        atomic_write(home / ANSWERS_FILE, answers)
+        args += ["--answers", str(home / ANSWERS_FILE)]
     if seed_scale:
         args += ["--seed", str(seed_scale)]
     with open(home / LOG_FILE, "ab") as log:
@@ -195,13 +203,13 @@ def _await_ready(
         left = deadline - time.monotonic()
         ready, _, _ = select.select([fd], [], [], max(0.0, left))
         if not ready:
-            raise ExternalError(
+            raise StandinError(
                 f"the sandbox did not come up within {timeout:g}s",
                 hint=f"see {log}",
             )
         chunk = os.read(fd, 65536)
         if not chunk:
-            raise ExternalError(
+            raise StandinError(
                 "the sandbox process exited before it was ready",
                 hint=f"see {log}",
             )
@@ -212,7 +220,7 @@ def _await_ready(
             if "note" in message:
                 progress(message["note"])
             elif "error" in message:
-                raise ExternalError(f"the sandbox failed to start: {message['error']}")
+                raise StandinError(f"the sandbox failed to start: {message['error']}")
             elif "ready" in message:
                 return SandboxState(**message["ready"])
 
@@ -274,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deploy", default="baseline", choices=["baseline", "head", "none"])
     parser.add_argument("--fault", action="append", default=[])
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--answers", type=Path, default=None)
     args = parser.parse_args(argv)
     pipe = os.fdopen(args.ready_fd, "w")
 
@@ -300,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             deploy=args.deploy,
             seed_scale=args.seed,
             progress=lambda text: tell(note=text),
+            answers=args.answers.read_text(encoding="utf-8") if args.answers else None,
         )
         for spec in args.fault:
             sb.faults.add(parse_fault(spec))
@@ -317,8 +327,6 @@ def main(argv: list[str] | None = None) -> int:
         tell(ready=asdict(state))
         pipe.close()
     except Exception as exc:
-        from keycliq_ops.base.redact import redact_url
-
         message = redact_url(str(exc))
         print(f"sandbox failed to start: {type(exc).__name__}: {message}", file=sys.stderr)
         with contextlib.suppress(OSError):

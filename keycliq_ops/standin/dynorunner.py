@@ -3,8 +3,9 @@
 A "build" is light: the pushed tree's ``package.json`` and ``Procfile`` are checked and
 buildpack-like lines printed; the slug is the tarball of the commit. A dyno (release phase
 or one-off) runs its command with ``bash -c`` in a fresh checkout of its slug, with the
-app's config vars as its environment and this interpreter's folder on ``PATH`` (the
-"runtime" the sample app's release command needs: ``python``), output merged and line by
+app's config vars as its environment and this interpreter's folder and PostgreSQL's client
+folder on ``PATH`` (the "runtime" the sample app's release command needs: ``python`` and
+``psql``), output merged and line by
 line handed to a callback.
 """
 
@@ -124,9 +125,14 @@ def extract_slug(tarball: Path, dest: Path) -> None:
 
 def dyno_environment(config: dict[str, str], *, app_dir: Path, dyno: str) -> dict[str, str]:
     """The environment a dyno sees: config vars plus Heroku's own variables."""
-    runtime = str(Path(sys.executable).parent)
+    from keycliq_ops.standin.pgembed import client_bin_dir
+
+    runtime = [str(Path(sys.executable).parent)]
+    pg_bin = client_bin_dir()  # the sample's release command runs psql
+    if pg_bin is not None:
+        runtime.append(str(pg_bin))
     env = {
-        "PATH": os.pathsep.join([str(app_dir / "bin"), runtime, _BASE_PATH]),
+        "PATH": os.pathsep.join([str(app_dir / "bin"), *runtime, _BASE_PATH]),
         "HOME": str(app_dir),
         "DYNO": dyno,
         "PORT": "5000",

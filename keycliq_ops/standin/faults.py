@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from keycliq_ops.base.errors import UsageError
+from keycliq_ops.standin.failures import usage
 
 FaultKind = Literal[
     "http", "slow", "cut", "build-fail", "release-fail", "promote-fail", "two-factor"
@@ -61,45 +61,43 @@ class Fault:
 
 
 def parse_fault(spec: str) -> Fault:
-    """A :class:`Fault` from its spec text; a :class:`UsageError` naming the problem."""
+    """A :class:`Fault` from its spec text; a usage :class:`StandinError` naming the problem."""
     m = _SPEC.match(spec.strip())
     hint = "see `keycliq sandbox up --help` for the fault syntax"
     if not m:
-        raise UsageError(f"--fault {spec!r}: not KIND[=VALUE][xCOUNT][@TARGET]", hint=hint)
+        raise usage(f"--fault {spec!r}: not KIND[=VALUE][xCOUNT][@TARGET]", hint=hint)
     kind, value, count_s, target = m.group("kind", "value", "count", "target")
     count = None if count_s == "*" else int(count_s or 1)
     if count == 0:
-        raise UsageError(f"--fault {spec!r}: count must be at least 1 (or * for always)")
+        raise usage(f"--fault {spec!r}: count must be at least 1 (or * for always)")
     if kind.isdigit():
         status = int(kind)
         if not 400 <= status <= 599:
-            raise UsageError(f"--fault {spec!r}: HTTP status must be 4xx or 5xx", hint=hint)
+            raise usage(f"--fault {spec!r}: HTTP status must be 4xx or 5xx", hint=hint)
         return Fault("http", target or "*", count, status=status)
     if kind == "slow":
         try:
             seconds = float(value or "")
         except ValueError:
-            raise UsageError(
-                f"--fault {spec!r}: slow needs seconds, e.g. slow=2", hint=hint
-            ) from None
+            raise usage(f"--fault {spec!r}: slow needs seconds, e.g. slow=2", hint=hint) from None
         return Fault("slow", target or "*", count, seconds=seconds)
     if kind == "cut":
         if not (value or "").isdigit():
-            raise UsageError(f"--fault {spec!r}: cut needs a byte count, e.g. cut=200", hint=hint)
+            raise usage(f"--fault {spec!r}: cut needs a byte count, e.g. cut=200", hint=hint)
         if (target or "*") not in STREAM_KINDS:
-            raise UsageError(
+            raise usage(
                 f"--fault {spec!r}: stream must be one of {', '.join(STREAM_KINDS)}", hint=hint
             )
         return Fault("cut", target or "*", count, after_bytes=int(value or 0))
     if kind == "two-factor":
         if not value or not target:
-            raise UsageError(f"--fault {spec!r}: e.g. two-factor=123456x*@/pipeline-promotions")
+            raise usage(f"--fault {spec!r}: e.g. two-factor=123456x*@/pipeline-promotions")
         return Fault("two-factor", target, count, message=value)
     if kind in _APP_KINDS:
         if not target:
-            raise UsageError(f"--fault {spec!r}: name the app, e.g. {kind}@keycliq-staging")
+            raise usage(f"--fault {spec!r}: name the app, e.g. {kind}@keycliq-staging")
         return Fault(kind, target, count)  # type: ignore[arg-type]
-    raise UsageError(
+    raise usage(
         f"--fault {spec!r}: unknown kind {kind!r} "
         "(a status like 429/503, slow, cut, build-fail, release-fail, promote-fail)",
         hint=hint,

@@ -8,19 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from keycliq_ops.base.errors import GitError
-from keycliq_ops.base.fsutil import atomic_write
 from keycliq_ops.standin import hook_script
+from keycliq_ops.standin.failures import StandinError, atomic_write
 
 HOOK_CONFIG = "sandbox-hook.json"
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
-    """Run git; its stdout, or a :class:`GitError` with git's own message."""
+    """Run git; its stdout, or a :class:`StandinError` with git's own message."""
     proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
+        raise StandinError(f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}")
     return proc.stdout
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from keycliq_ops.base.errors import DatabaseError
+from keycliq_ops.standin.failures import StandinError
 
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -44,34 +44,15 @@ class PostgresServer:
 
     def create_database(self, name: str, *, replace: bool = True) -> str:
         """Create (or re-create) database ``name``; return its URL."""
-        import psycopg
-        from psycopg import sql
+        from keycliq_ops.standin.pgclient import create_database
 
-        if not _DB_NAME.match(name):
-            raise ValueError(f"bad database name {name!r}")
-        try:
-            with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10) as conn:
-                if replace:
-                    conn.execute(
-                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                            sql.Identifier(name)
-                        )
-                    )
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except psycopg.Error as exc:
-            raise DatabaseError(
-                f"cannot create database {name!r}: {exc.sqlstate or ''} {type(exc).__name__}"
-            ) from None
+        create_database(self.admin_url, name, replace=replace)
         return self.url_for(name)
 
     def drop_database(self, name: str) -> None:
-        import psycopg
-        from psycopg import sql
+        from keycliq_ops.standin.pgclient import drop_database
 
-        with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database(self.admin_url, name)
 
     def stop(self) -> None:
         """Stop a server this process started (an external one is left alone)."""
@@ -99,7 +80,7 @@ def _start_pgserver(datadir: Path) -> PostgresServer:
 
 def _start_pg_ctl(datadir: Path) -> PostgresServer:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        raise DatabaseError(
+        raise StandinError(
             "initdb refuses to run as root", hint="set KEYCLIQ_DATABASE_URL to a PostgreSQL you run"
         )
     sockdir = Path(tempfile.mkdtemp(prefix="kcpg-"))
@@ -129,6 +110,19 @@ def _start_pg_ctl(datadir: Path) -> PostgresServer:
     )
 
 
+def client_bin_dir() -> Path | None:
+    """The folder of a ``psql`` to use: the pgserver wheel's, else the one on PATH."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.origin:
+        bin_dir = Path(spec.origin).parent / "pginstall" / "bin"
+        if (bin_dir / "psql").exists():
+            return bin_dir
+    found = shutil.which("psql")
+    return Path(found).parent if found else None
+
+
 def start_postgres(state_dir: Path, *, url_env: str = "KEYCLIQ_DATABASE_URL") -> PostgresServer:
     """A running PostgreSQL: ``$url_env`` if set, else an embedded one under ``state_dir``."""
     url = os.environ.get(url_env)
@@ -144,11 +138,11 @@ def start_postgres(state_dir: Path, *, url_env: str = "KEYCLIQ_DATABASE_URL") ->
     if shutil.which("initdb") and shutil.which("pg_ctl"):
         try:
             return _start_pg_ctl(state_dir / "pgdata-local")
-        except (subprocess.CalledProcessError, OSError, DatabaseError) as exc:
+        except (subprocess.CalledProcessError, OSError, StandinError) as exc:
             errors.append(f"initdb/pg_ctl failed ({type(exc).__name__})")
     else:
         errors.append("initdb/pg_ctl are not on PATH")
-    raise DatabaseError(
+    raise StandinError(
         "no PostgreSQL available: " + "; ".join(errors),
         hint=f"set {url_env} to the URL of a PostgreSQL you can create databases on",
     )

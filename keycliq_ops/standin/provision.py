@@ -3,7 +3,9 @@
 ``provision`` creates pipeline ``keycliq`` with ``keycliq-staging`` and
 ``keycliq-production``, writes the sample repository with its remotes (``origin``, a bare
 repository it is pushed to, ``heroku-staging`` and ``heroku-production``), a
-``keycliq.yaml`` (validated) and ``keycliq-answers.yaml``; then, unless told otherwise,
+``keycliq.yaml`` and, when given its text, ``keycliq-answers.yaml`` (keycliq's CLI glue
+renders it from the shipped checklists and validates the ``keycliq.yaml``: the stand-in
+reads neither); then, unless told otherwise,
 deploys the sample's *baseline* commit with a real ``git push heroku-staging`` and promotes
 it to production, so both apps run a release with migrated databases, and ``main`` is
 one commit ahead (the index migration) for the demo to ship.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from keycliq_ops.base.errors import GateFailed, GitError
+from keycliq_ops.standin.failures import StandinError
 from keycliq_ops.standin.gitrepo import git
 from keycliq_ops.standin.sample.repo import SampleRepo, add_remote, write_sample_repo
 from keycliq_ops.standin.sandbox import PRODUCTION, STAGING, KeycliqApps, Sandbox
@@ -41,12 +43,16 @@ def provision(
     deploy: Deploy = "baseline",
     seed_scale: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    answers: str | None = None,
 ) -> Provisioned:
     progress("creating pipeline keycliq with keycliq-staging and keycliq-production")
     apps = sb.setup_keycliq()
     progress(f"writing the sample KeyCliq repository at {repo_dir}")
     sample = write_sample_repo(
-        repo_dir, staging_url=sb.web_url(STAGING), production_url=sb.web_url(PRODUCTION)
+        repo_dir,
+        staging_url=sb.web_url(STAGING),
+        production_url=sb.web_url(PRODUCTION),
+        answers=answers,
     )
     origin = sb.state_dir / "origin.git"
     git("init", "--quiet", "--bare", "--initial-branch=main", str(origin))
@@ -54,9 +60,6 @@ def provision(
     add_remote(repo_dir, "heroku-staging", sb.git_url(STAGING))
     add_remote(repo_dir, "heroku-production", sb.git_url(PRODUCTION))
     git("push", "--quiet", "-u", "origin", "main", cwd=repo_dir)
-    from keycliq_ops.config import load_config
-
-    load_config(repo_dir / "keycliq.yaml")
     deployed = None
     if deploy != "none":
         deployed = sample.baseline if deploy == "baseline" else sample.head
@@ -79,17 +82,17 @@ def push_and_promote(sb: Sandbox, repo: Path, commit: str, apps: KeycliqApps) ->
     )
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
-        raise GitError(f"git push heroku-staging failed: {' / '.join(tail)}")
+        raise StandinError(f"git push heroku-staging failed: {' / '.join(tail)}")
     staging = sb.engine.app(STAGING)
     release = staging.releases[-1]
     release.done.wait()
     if release.status != "succeeded":
-        raise GateFailed(f"the release phase of {STAGING} v{release.version} failed")
+        raise StandinError(f"the release phase of {STAGING} v{release.version} failed")
     promotion = sb.engine.promote(apps.pipeline, staging, [sb.engine.app(PRODUCTION)])
     promotion.done.wait()
     target = promotion.targets[0]
     if target.status != "succeeded":
-        raise GateFailed(f"promotion to {PRODUCTION} failed: {target.error_message}")
+        raise StandinError(f"promotion to {PRODUCTION} failed: {target.error_message}")
 
 
 def seed_databases(sb: Sandbox, scale: int) -> None:

@@ -104,3 +104,18 @@ def test_refuses_a_state_folder_it_does_not_own(env: dict[str, str], tmp_path: P
     done = keycliq("sandbox", "down", env=env)
     assert done.returncode == 2 and "not a keycliq sandbox folder" in done.stderr
     assert (tmp_path / "sbx" / "precious.txt").read_text() == "keep me"
+
+
+def test_a_stand_in_that_cannot_start_is_an_outside_failure(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # Nothing listens on port 1: the stand-in's PostgreSQL is unreachable.
+    env = {**env, "KEYCLIQ_DATABASE_URL": "postgresql://kc:hunter2secret@127.0.0.1:1/postgres"}
+    done = keycliq("sandbox", "up", "--timeout", "120", env=env)
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert errors and errors[0].startswith("error: the sandbox failed to start: ")
+    assert "127.0.0.1:1/postgres" in errors[0]
+    assert "Traceback" not in done.stderr and "hunter2secret" not in done.stderr

@@ -3,7 +3,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from keycliq_ops.base.errors import DatabaseError
+from keycliq_ops.standin.failures import StandinError
 from keycliq_ops.standin.pgembed import PostgresServer, start_postgres
 
 
@@ -45,5 +45,7 @@ def test_unreachable_server_is_a_database_error(tmp_path) -> None:  # type: igno
     server = PostgresServer(
         admin_url="postgresql://u@127.0.0.1:1/db?connect_timeout=1", kind="external"
     )
-    with pytest.raises(DatabaseError):
+    with pytest.raises(StandinError) as failed:
         server.create_database("kc_never")
+    assert failed.value.kind == "outside"
+    assert "127.0.0.1:1/db" in failed.value.message and "u@" not in failed.value.message

@@ -11,15 +11,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from keycliq_ops.base.errors import UsageError
+from keycliq_ops.cli.sandbox_cmd import sample_answers, write_answers_file
 from keycliq_ops.config import load_config
-from keycliq_ops.standin.pgembed import PostgresServer
+from keycliq_ops.standin.failures import StandinError
+from keycliq_ops.standin.pgembed import PostgresServer, client_bin_dir
 from keycliq_ops.standin.sample.repo import (
     INDEX_MIGRATION,
     INIT_MIGRATION,
     SCHEMA_SQL,
     index_names,
-    write_answers_file,
     write_sample_repo,
 )
 
@@ -45,7 +45,9 @@ def _shape(url: str) -> tuple[set[tuple[str, str, str, str]], set[tuple[str, str
 
 
 def _migrate(repo: Path, url: str, command: str = "deploy") -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ["PATH"], "DATABASE_URL": url}
+    pg_bin = client_bin_dir()
+    path = os.pathsep.join([str(pg_bin), os.environ["PATH"]]) if pg_bin else os.environ["PATH"]
+    env = {"PATH": path, "DATABASE_URL": url}
     return subprocess.run(
         [sys.executable, "scripts/migrate.py", command],
         cwd=repo,
@@ -57,7 +59,7 @@ def _migrate(repo: Path, url: str, command: str = "deploy") -> subprocess.Comple
 
 
 def test_repository_shape(tmp_path: Path) -> None:
-    sample = write_sample_repo(tmp_path / "keycliq")
+    sample = write_sample_repo(tmp_path / "keycliq", answers=sample_answers())
     repo = sample.path
     assert _git(repo, "branch", "--show-current") == "main"
     assert _git(repo, "rev-parse", "HEAD") == sample.head
@@ -69,6 +71,7 @@ def test_repository_shape(tmp_path: Path) -> None:
     assert f"prisma/migrations/{INIT_MIGRATION}/migration.sql" in baseline_files
     assert not any(INDEX_MIGRATION in f for f in baseline_files)
     assert "checklists:" in (repo / "keycliq-answers.yaml").read_text()
+    assert "keycliq-answers.yaml" in baseline_files  # committed with the baseline
     loaded = load_config(repo / "keycliq.yaml")
     assert loaded.config.environments["staging"].remote == "heroku-staging"
     assert loaded.config.environments["production"].stage == "production"
@@ -82,8 +85,9 @@ def test_repository_shape(tmp_path: Path) -> None:
 def test_refuses_a_folder_with_files(tmp_path: Path) -> None:
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
-    with pytest.raises(UsageError, match="not empty"):
+    with pytest.raises(StandinError, match="not empty") as refused:
         write_sample_repo(tmp_path / "busy")
+    assert refused.value.kind == "usage"
 
 
 @pytest.mark.db
@@ -127,6 +131,18 @@ def test_a_failing_migration_is_recorded_and_blocks_the_next_deploy(
     assert (
         "Error: P3018" in failed.stdout and "Migration name: 20250401000000_broken" in failed.stdout
     )
+    assert "Database error code: 42P01" in failed.stdout
+    assert 'relation "no_such_table" does not exist' in failed.stdout
+    with psycopg.connect(pg_url) as conn:
+        rows = conn.execute(
+            'select migration_name, finished_at, logs from "_prisma_migrations" order by 1'
+        ).fetchall()
+    assert [(name, done is not None) for name, done, _ in rows] == [
+        (INIT_MIGRATION, True),
+        (INDEX_MIGRATION, True),
+        ("20250401000000_broken", False),
+    ]
+    assert 'relation "no_such_table" does not exist' in (rows[2][2] or "")
     blocked = _migrate(repo, pg_url)
     assert blocked.returncode == 1 and "Error: P3009" in blocked.stdout
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import psycopg
 import pytest
 
-from keycliq_ops.base.errors import UsageError
+from keycliq_ops.standin.failures import StandinError
 from keycliq_ops.standin.sample.seed import (
     DEFECTS,
     DROPPED_INDEX,
@@ -177,17 +177,19 @@ def test_each_defect_is_planted_and_absent_from_clean_data(pg_server, defect: st
 
 
 def test_unknown_defect_and_bad_scale_are_usage_errors(pg_url: str) -> None:
-    with pytest.raises(UsageError, match="unknown defect"):
+    with pytest.raises(StandinError, match="unknown defect") as unknown:
         seed(pg_url, defects=["nope"])
-    with pytest.raises(UsageError, match="scale"):
+    assert unknown.value.kind == "usage"
+    with pytest.raises(StandinError, match="scale") as scale:
         seed(pg_url, scale=0)
+    assert scale.value.kind == "usage"
     # Nothing was written by the refused calls.
     assert _one(pg_url, "SELECT to_regclass('\"User\"') IS NULL") is True
 
 
 def test_seeding_twice_is_refused_and_leaves_rows_alone(pg_url: str) -> None:
     first = seed(pg_url, now=NOW)
-    with pytest.raises(UsageError, match="already has KeyCliq users"):
+    with pytest.raises(StandinError, match="already has KeyCliq users"):
         seed(pg_url, now=NOW)
     assert _one(pg_url, "SELECT count(*) FROM key_matchings") == first.counts["key_matchings"]
 

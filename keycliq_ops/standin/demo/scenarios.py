@@ -91,24 +91,19 @@ DEFECT_TYPE = "POSSIBLE_MATCH"
 
 def plant_unknown_match_type(standin: StandIn) -> list[str]:
     """A code path still writes the old matchType ``POSSIBLE_MATCH`` (check G)."""
-    import psycopg
-
-    from keycliq_ops.adapters import db
+    from keycliq_ops.standin import pgclient
 
     url = standin.database_url(STAGING)
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-            row = conn.execute(
-                """INSERT INTO key_matchings (id, "userId", "keyQueryId", "matchType",
+    with pgclient.connect(url, action="planting the demo's defect") as conn:
+        row = conn.execute(
+            """INSERT INTO key_matchings (id, "userId", "keyQueryId", "matchType",
                                               similarity, confidence, "querySignature")
                    SELECT %s, q."userId", q.id, %s, 0.71, 0.64, '{"version": 6}'
                    FROM key_queries q WHERE q."userId" <> %s
                    ORDER BY q."createdAt" DESC, q.id LIMIT 1
                    RETURNING "keyQueryId\"""",
-                (DEFECT_ID, DEFECT_TYPE, _sample_user()),
-            ).fetchone()
-    except psycopg.Error as exc:
-        raise db.database_error(exc, url, "planting the demo's defect") from None
+            (DEFECT_ID, DEFECT_TYPE, _sample_user()),
+        ).fetchone()
     if row is None:
         raise NotAsExpected(f"{STAGING}'s database has no scans to attach the bad matching to")
     return [
@@ -144,7 +139,7 @@ def check_faults_fired(standin: StandIn) -> list[str]:
 
 def scenarios() -> dict[str, Scenario]:
     user = _sample_user()
-    dataclips_ac = ("keycliq", "dataclips", "run", "A", "C", "--app", "staging")
+    dataclips_ac = ("keycliq", "dataclips", "run", "A", "C", "-e", "staging")
     release = Scenario(
         name="release",
         summary="the whole release: status, deploy to staging, Dataclips, promote, ledger",
@@ -222,7 +217,7 @@ def scenarios() -> dict[str, Scenario]:
                 shows=("Dataclips failed: G",),
             ),
             Command(
-                ("keycliq", "dataclips", "run", "G", "--app", "staging"),
+                ("keycliq", "dataclips", "run", "G", "-e", "staging"),
                 "check G alone: which value, how many rows, since when",
                 expect=1,
                 shows=(DEFECT_TYPE,),

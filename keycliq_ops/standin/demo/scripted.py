@@ -17,12 +17,14 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from keycliq_ops.base.errors import UsageError
 from keycliq_ops.standin.demo.scenarios import Action, Command, NotAsExpected, Scenario, scenarios
 from keycliq_ops.standin.demo.standin import StandIn, start
 from keycliq_ops.standin.demo.stream import Emit, run_streamed
+from keycliq_ops.standin.failures import usage
 
 # Variables from the outside that would point a step elsewhere than the stand-in and its
 # sample repository (the stand-in's own exports are set instead).
@@ -71,7 +73,7 @@ class DemoResult:
 def scenario_named(name: str) -> Scenario:
     known = scenarios()
     if name not in known:
-        raise UsageError(
+        raise usage(
             f"--scenario {name!r}: unknown scenario",
             hint=f"choose one of: {', '.join(known)}",
         )
@@ -84,15 +86,28 @@ def run_demo(
     keep: bool = False,
     emit: Emit,
     python: str = sys.executable,
+    answers: str | None = None,
+    on_ready: Callable[[Path], None] | None = None,
 ) -> DemoResult:
+    """Run scenario ``name``.
+
+    ``answers`` is the text of the sample's ``keycliq-answers.yaml``; ``on_ready(repo)`` is
+    called once the stand-in runs, before the first step (the CLI glue validates the
+    sample's ``keycliq.yaml`` there); what it raises stops the demo, the stand-in stopped.
+    """
     scenario = scenario_named(name)
     began = time.monotonic()
     emit("out", f"keycliq demo: {scenario.name} — {scenario.summary}\n")
     emit("err", "starting the Heroku stand-in (API, git remotes, embedded PostgreSQL)…\n")
     standin = start(
-        keep=keep, faults=scenario.faults, progress=lambda note: emit("err", f"  {note}\n")
+        keep=keep,
+        faults=scenario.faults,
+        progress=lambda note: emit("err", f"  {note}\n"),
+        answers=answers,
     )
     try:
+        if on_ready is not None:
+            on_ready(standin.repo)
         emit("out", f"stand-in: {standin.url}; sample repository: {standin.repo}\n")
         steps, problem = _run_steps(scenario, standin, emit, python)
     finally:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keycliq_ops.base.errors import KeycliqError, UsageError
 from keycliq_ops.standin.daemon import (
     LOG_FILE,
     SandboxState,
@@ -26,6 +25,7 @@ from keycliq_ops.standin.daemon import (
     state_home,
     up,
 )
+from keycliq_ops.standin.failures import StandinError, usage
 
 SEED_SCALE = 1
 
@@ -52,10 +52,8 @@ class StandIn:
 
     def database_url(self, app: str) -> str:
         """The app's ``DATABASE_URL`` as ``heroku config:get`` gives it (never shown)."""
-        from keycliq_ops.adapters.heroku.client import HerokuClient
-
-        with HerokuClient(self.state.token, self.state.url, max_retries=2) as client:
-            return client.config_vars(app)["DATABASE_URL"]
+        config = self._internal("GET", f"/apps/{app}/config-vars")
+        return str(config["DATABASE_URL"])
 
     def pending_faults(self) -> list[str]:
         """The planted faults that have not fired yet (described as ``sandbox status``)."""
@@ -65,19 +63,20 @@ class StandIn:
     def _internal(self, method: str, path: str) -> Any:
         import httpx
 
-        from keycliq_ops.base.errors import ExternalError
-
         try:
             resp = httpx.request(
                 method,
                 self.state.url + path,
-                headers={"Authorization": f"Bearer {self.state.token}"},
+                headers={
+                    "Authorization": f"Bearer {self.state.token}",
+                    "Accept": "application/vnd.heroku+json; version=3",
+                },
                 timeout=10,
             )
             resp.raise_for_status()
             return resp.json()
         except httpx.HTTPError as exc:
-            raise ExternalError(
+            raise StandinError(
                 f"the stand-in did not answer {path}: {type(exc).__name__}"
             ) from None
 
@@ -90,7 +89,13 @@ class StandIn:
             shutil.rmtree(self.home, ignore_errors=True)
 
 
-def start(*, keep: bool, faults: tuple[str, ...], progress: Callable[[str], None]) -> StandIn:
+def start(
+    *,
+    keep: bool,
+    faults: tuple[str, ...],
+    progress: Callable[[str], None],
+    answers: str | None = None,
+) -> StandIn:
     """Start a fresh, provisioned, seeded sandbox with ``faults`` planted.
 
     Without ``keep`` it lives in a new temp folder (a running ``keycliq sandbox`` is not
@@ -101,7 +106,7 @@ def start(*, keep: bool, faults: tuple[str, ...], progress: Callable[[str], None
         home = state_home()
         existing = read_state(home)
         if existing is not None and _alive(existing.pid):
-            raise UsageError(
+            raise usage(
                 f"a sandbox is already running (pid {existing.pid}, {existing.url}); "
                 "--keep would reuse its state",
                 hint="stop it with `keycliq sandbox down`, or run the demo without --keep",
@@ -112,10 +117,15 @@ def start(*, keep: bool, faults: tuple[str, ...], progress: Callable[[str], None
         temporary = True
     try:
         state, _ = up(
-            home, faults=list(faults), deploy="baseline", seed_scale=SEED_SCALE, progress=progress
+            home,
+            faults=list(faults),
+            deploy="baseline",
+            seed_scale=SEED_SCALE,
+            progress=progress,
+            answers=answers,
         )
     except BaseException as exc:
-        if isinstance(exc, KeycliqError) and temporary:
+        if isinstance(exc, StandinError) and temporary:
             kept = _keep_log(home)
             if kept is not None:
                 exc.hint = f"the stand-in's log: {kept}"

@@ -21,13 +21,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from keycliq_ops.base.errors import GitError, UsageError
-from keycliq_ops.base.fsutil import atomic_write
+from keycliq_ops.standin.failures import StandinError, atomic_write, usage
 
 SCHEMA_SQL = Path(__file__).resolve().parent / "schema.sql"
 INIT_MIGRATION = "20250114093000_init"
 INDEX_MIGRATION = "20250302120000_add_query_indexes"
 RELEASE_COMMAND = "python scripts/migrate.py deploy"
+ANSWERS_FILE = "keycliq-answers.yaml"
 AUTHOR = ("KeyCliq Developer", "dev@keycliq.app")
 
 
@@ -147,18 +147,21 @@ model KeyMatching {
 MIGRATE_PY = r'''#!/usr/bin/env python3
 """Apply prisma/migrations/*/migration.sql to $DATABASE_URL as `prisma migrate deploy` does.
 
-The sample's release command (Procfile `release:`): offline, no Node or Prisma.
+The sample's release command (Procfile `release:`): offline, no Node or Prisma. It talks
+to the database through `psql` (on PATH, or $PSQL): each migration runs in one transaction
+that also records it in "_prisma_migrations", under Prisma's advisory lock.
 Usage: python scripts/migrate.py deploy | status
 """
 
 import hashlib
 import os
+import re
+import shutil
+import subprocess
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
-
-import psycopg
+from urllib.parse import parse_qs, unquote, urlsplit
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "prisma" / "migrations"
 LOCK_ID = 72707369
@@ -171,13 +174,49 @@ TABLE = """CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "rolled_back_at" TIMESTAMPTZ,
     "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
     "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-)"""
+);"""
+ERROR = re.compile(r"ERROR:\s+(?:([0-9A-Z]{5}):\s+)?(.*)")
 
 
 def where(url):
     parts = urlsplit(url)
     host = parts.hostname or parse_qs(parts.query).get("host", ["localhost"])[0]
     return parts.path.lstrip("/") or "postgres", f"{host}:{parts.port or 5432}"
+
+
+def libpq_environment(url):
+    """The URL as libpq variables (a password never goes on a command line)."""
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    env = {"PGDATABASE": unquote(parts.path.lstrip("/")) or "postgres",
+           "PGCONNECT_TIMEOUT": "10", "PGAPPNAME": "prisma-migrate"}
+    host = query.pop("host", None) or (unquote(parts.hostname) if parts.hostname else None)
+    for name, value in (("PGHOST", host), ("PGPORT", query.pop("port", None) or parts.port),
+                        ("PGUSER", unquote(parts.username) if parts.username else None),
+                        ("PGPASSWORD", unquote(parts.password) if parts.password else None),
+                        ("PGSSLMODE", query.pop("sslmode", None))):
+        if value:
+            env[name] = str(value)
+    return env
+
+
+class Psql:
+    def __init__(self, url):
+        self.program = os.environ.get("PSQL") or shutil.which("psql")
+        self.env = {**os.environ, **libpq_environment(url)}
+        self.env.pop("DATABASE_URL", None)
+
+    def run(self, script, **variables):
+        """(exit code, rows as lists of fields, the error line)."""
+        argv = [self.program, "-X", "-q", "-A", "-t", "-F", "\x1f",
+                "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose"]
+        for name, value in variables.items():
+            argv += ["-v", f"{name}={value}"]
+        done = subprocess.run(argv, input=script, env=self.env, capture_output=True, text=True,
+                              check=False)
+        rows = [line.split("\x1f") for line in done.stdout.splitlines() if line]
+        errors = [m for line in done.stderr.splitlines() if (m := ERROR.search(line))]
+        return done.returncode, rows, errors[0] if errors else None
 
 
 def main(argv):
@@ -194,65 +233,64 @@ def main(argv):
     print(f'Datasource "db": PostgreSQL database "{database}", schema "public" at "{at}"\n')
     names = sorted(p.parent.name for p in MIGRATIONS.glob("*/migration.sql"))
     print(f"{len(names)} migration{'' if len(names) == 1 else 's'} found in prisma/migrations\n")
-    try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-    except psycopg.Error:
+    psql = Psql(url)
+    if not psql.program:
+        print("Error: psql is not on PATH (set PSQL to its path)")
+        return 1
+    code, rows, _ = psql.run(
+        TABLE + '\nSELECT migration_name, finished_at IS NOT NULL, rolled_back_at IS NOT NULL '
+        'FROM "_prisma_migrations";'
+    )
+    if code != 0:
         print(f"Error: P1001: Can't reach database server at `{at}`")
         return 1
-    with conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
-        conn.execute(TABLE)
-        rows = conn.execute(
-            'SELECT migration_name, finished_at, rolled_back_at FROM "_prisma_migrations"'
-        ).fetchall()
-        failed = [name for name, done, rolled in rows if done is None and rolled is None]
-        if failed:
-            print("Error: P3009\n\nmigrate found failed migrations in the target database, "
-                  "new migrations will not be applied.\n"
-                  f"The `{failed[0]}` migration started at ... failed")
-            return 1
-        applied = {name for name, _, rolled in rows if rolled is None}
-        pending = [n for n in names if n not in applied]
-        if command == "status":
-            if not pending:
-                print("Database schema is up to date!")
-                return 0
-            print("Following migration have not yet been applied:")
-            print("\n".join(pending))
-            print("\nTo apply migrations in production run prisma migrate deploy.")
-            return 1
+    failed = [name for name, done, rolled in rows if done == "f" and rolled == "f"]
+    if failed:
+        print("Error: P3009\n\nmigrate found failed migrations in the target database, "
+              "new migrations will not be applied.\n"
+              f"The `{failed[0]}` migration started at ... failed")
+        return 1
+    applied = {name for name, _, rolled in rows if rolled == "f"}
+    pending = [n for n in names if n not in applied]
+    if command == "status":
         if not pending:
-            print("No pending migrations to apply.")
+            print("Database schema is up to date!")
             return 0
-        for name in pending:
-            sql = (MIGRATIONS / name / "migration.sql").read_text()
-            mid = str(uuid.uuid4())
-            print(f"Applying migration `{name}`")
-            conn.execute(
-                'INSERT INTO "_prisma_migrations" (id, checksum, migration_name) '
-                "VALUES (%s, %s, %s)",
-                (mid, hashlib.sha256(sql.encode()).hexdigest(), name),
+        print("Following migration have not yet been applied:")
+        print("\n".join(pending))
+        print("\nTo apply migrations in production run prisma migrate deploy.")
+        return 1
+    if not pending:
+        print("No pending migrations to apply.")
+        return 0
+    for name in pending:
+        sql = (MIGRATIONS / name / "migration.sql").read_text()
+        record = {"kc_id": str(uuid.uuid4()), "kc_name": name,
+                  "kc_sum": hashlib.sha256(sql.encode()).hexdigest()}
+        print(f"Applying migration `{name}`")
+        code, _, error = psql.run(
+            f"BEGIN;\nSELECT pg_advisory_xact_lock({LOCK_ID});\n{sql}\n;\n"
+            'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, '
+            "applied_steps_count) VALUES (:'kc_id', :'kc_sum', :'kc_name', now(), 1);\n"
+            "COMMIT;\n",
+            **record,
+        )
+        if code != 0:
+            sqlstate, message = (error.group(1), error.group(2)) if error else (None, "")
+            psql.run(
+                'INSERT INTO "_prisma_migrations" (id, checksum, migration_name, logs) '
+                "VALUES (:'kc_id', :'kc_sum', :'kc_name', :'kc_logs');",
+                **record, kc_logs=message,
             )
-            try:
-                with conn.transaction():
-                    conn.execute(sql)
-            except psycopg.Error as exc:
-                conn.execute('UPDATE "_prisma_migrations" SET logs = %s WHERE id = %s',
-                             (str(exc), mid))
-                print("Error: P3018\n\nA migration failed to apply. New migrations cannot be "
-                      "applied before the error is recovered from.\n\n"
-                      f"Migration name: {name}\n\nDatabase error code: {exc.sqlstate}\n\n"
-                      f"Database error:\n{exc}")
-                return 1
-            conn.execute(
-                'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 '
-                "WHERE id = %s",
-                (mid,),
-            )
-        print("\nThe following migration(s) have been applied:\n\nmigrations/")
-        for name in pending:
-            print(f"  └─ {name}/\n    └─ migration.sql")
-        print("\nAll migrations have been successfully applied.")
+            print("Error: P3018\n\nA migration failed to apply. New migrations cannot be "
+                  "applied before the error is recovered from.\n\n"
+                  f"Migration name: {name}\n\nDatabase error code: {sqlstate}\n\n"
+                  f"Database error:\n{message}")
+            return 1
+    print("\nThe following migration(s) have been applied:\n\nmigrations/")
+    for name in pending:
+        print(f"  └─ {name}/\n    └─ migration.sql")
+    print("\nAll migrations have been successfully applied.")
     return 0
 
 
@@ -337,28 +375,6 @@ migrations:
 """
 
 
-def write_answers_file(path: Path, *, user_id: str | None = None) -> Path:
-    """The answers file for the shipped checklists' manual items (``keycliq-answers.yaml``):
-    every required confirm item answered yes, the test user's id the seeder's sample user,
-    each answer saying who and why (used by the demo and the CI example)."""
-    from keycliq_ops.checklists import find_checklist, load_checklist, render_answers
-    from keycliq_ops.config.loading import SHIPPED_CHECKLISTS
-    from keycliq_ops.standin.sample.seed import sample_user_id
-
-    checklists = [
-        load_checklist(find_checklist(SHIPPED_CHECKLISTS, name))
-        for name in ("staging", "production")
-    ]
-    text = render_answers(
-        checklists,
-        by="keycliq sandbox (demo) <demo@keycliq.invalid>",
-        reason="simulated answer: the sandbox has no real app to click through",
-        values={"userId": user_id or sample_user_id()},
-    )
-    atomic_write(path, text)
-    return path
-
-
 def _git(repo: Path, *args: str) -> str:
     name, email = AUTHOR
     proc = subprocess.run(
@@ -381,7 +397,7 @@ def _git(repo: Path, *args: str) -> str:
     )
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise GitError(f"git {args[0]} in {repo}: {detail[-1] if detail else 'failed'}")
+        raise StandinError(f"git {args[0]} in {repo}: {detail[-1] if detail else 'failed'}")
     return proc.stdout.strip()
 
 
@@ -400,14 +416,20 @@ def write_sample_repo(
     production_app: str = "keycliq-production",
     staging_url: str | None = None,
     production_url: str | None = None,
+    answers: str | None = None,
 ) -> SampleRepo:
-    """Create the sample repository at ``dest`` (absent or empty) with its two commits."""
+    """Create the sample repository at ``dest`` (absent or empty) with its two commits.
+
+    ``answers`` is the text of ``keycliq-answers.yaml`` (the shipped checklists' manual items
+    answered, rendered by the CLI glue from keycliq's checklists: the stand-in does not read
+    them); it is committed with the baseline when given.
+    """
     if dest.exists() and any(dest.iterdir()):
-        raise UsageError(f"{dest} is not empty: the sample repository needs a fresh folder")
+        raise usage(f"{dest} is not empty: the sample repository needs a fresh folder")
     dest.mkdir(parents=True, exist_ok=True)
     tables, indexes = split_schema(SCHEMA_SQL.read_text(encoding="utf-8"))
     if len(indexes) != 7:
-        raise UsageError(f"{SCHEMA_SQL}: expected the 7 KeyCliq indexes, found {len(indexes)}")
+        raise usage(f"{SCHEMA_SQL}: expected the 7 KeyCliq indexes, found {len(indexes)}")
     _git(dest, "init", "--quiet", "--initial-branch=main")
     _write(
         dest,
@@ -430,7 +452,8 @@ def write_sample_repo(
             ),
         },
     )
-    write_answers_file(dest / "keycliq-answers.yaml")
+    if answers is not None:
+        atomic_write(dest / ANSWERS_FILE, answers)
     _git(dest, "add", "-A")
     _git(dest, "commit", "--quiet", "-m", "KeyCliq: Remix app, Prisma schema, first migration")
     baseline = _git(dest, "rev-parse", "HEAD")

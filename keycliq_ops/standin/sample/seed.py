@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from keycliq_ops.base.errors import UsageError
+from keycliq_ops.standin.failures import usage
 
 SCHEMA_SQL = Path(__file__).resolve().parent / "schema.sql"
 
@@ -121,29 +121,16 @@ def sample_user_id(seed: int = 0) -> str:
     return _row_id(seed, "u", 1)
 
 
-def _connect(url: str) -> Any:
-    from keycliq_ops.adapters import db
-
-    return db.connect(
-        url, read_only=False, statement_timeout_ms=None, lock_timeout_ms=None, autocommit=True
-    )
-
-
 def apply_schema(database_url: str) -> bool:
     """Create the KeyCliq schema unless its tables exist; return whether it was created."""
-    import psycopg
+    from keycliq_ops.standin import pgclient
 
-    from keycliq_ops.adapters import db
-
-    with _connect(database_url) as conn:
-        try:
-            row = conn.execute("SELECT to_regclass('\"User\"') IS NOT NULL").fetchone()
-            if row and row[0]:
-                return False
-            with conn.transaction():
-                conn.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
-        except psycopg.Error as exc:
-            raise db.database_error(exc, database_url, "applying the KeyCliq schema") from None
+    with pgclient.connect(database_url, action="applying the KeyCliq schema") as conn:
+        row = conn.execute("SELECT to_regclass('\"User\"') IS NOT NULL").fetchone()
+        if row and row[0]:
+            return False
+        with conn.transaction():
+            conn.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
     return True
 
 
@@ -457,14 +444,9 @@ def _skip_fk_triggers(conn: Any) -> bool:
     The generated rows reference each other by construction; the planted rows and the
     deleted key are written after the triggers are back on.
     """
-    import psycopg
+    from keycliq_ops.standin import pgclient
 
-    try:
-        with conn.transaction():
-            conn.execute("SET LOCAL session_replication_role = replica")
-    except psycopg.errors.InsufficientPrivilege:
-        return False
-    return True
+    return pgclient.try_replica_role(conn)
 
 
 def _drop_secondary_indexes(conn: Any) -> list[str]:
@@ -501,15 +483,13 @@ def seed(
     ``defects`` names entries of :data:`DEFECTS` to plant on top of the clean data. ``now``
     (naive UTC; default: the current time) anchors every timestamp.
     """
-    import psycopg
-
-    from keycliq_ops.adapters import db
+    from keycliq_ops.standin import pgclient
 
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise UsageError(f"scale must be a whole number ≥ 1, not {scale!r}")
+        raise usage(f"scale must be a whole number ≥ 1, not {scale!r}")
     unknown = sorted(set(defects) - set(DEFECTS))
     if unknown:
-        raise UsageError(
+        raise usage(
             f"unknown defect(s): {', '.join(unknown)}",
             hint=f"known defects: {', '.join(DEFECTS)}",
         )
@@ -521,49 +501,45 @@ def seed(
     uid = sample_user_id(seed)
     key1 = _row_id(seed, "k", 1)  # the sample user's ready key
     ordered = [d for d in DEFECTS if d in set(defects)]
-    with _connect(database_url) as conn:
-        try:
-            row = conn.execute('SELECT EXISTS (SELECT 1 FROM "User")').fetchone()
-            if row and row[0]:
-                raise UsageError(
-                    f"the database at {db.describe(database_url)} already has KeyCliq users",
-                    hint="seed an empty database (the seeder does not mix with existing rows)",
-                )
-            conn.execute("SET synchronous_commit = off")
-            conn.execute("SET maintenance_work_mem = '256MB'")
-            with conn.transaction():
-                skipped = _skip_fk_triggers(conn)
-                rebuild = _drop_secondary_indexes(conn)
-                raw = psycopg.RawCursor(conn)
-                for stmt in _statements(seed, scale):
-                    raw.execute(stmt, (now,))
-                for create in rebuild:
-                    conn.execute(create)
-                if skipped:
-                    conn.execute("SET LOCAL session_replication_role = DEFAULT")
-                _deleted_key(conn, seed, uid, now)
-                for name in ordered:
-                    _plant(conn, name, seed=seed, uid=uid, key1=key1, now=now)
-            conn.execute("VACUUM ANALYZE")
-            counts: dict[str, int] = {}
-            for table in (
-                '"User"',
-                '"Session"',
-                '"PasswordResetToken"',
-                "keys",
-                "key_signatures",
-                "key_queries",
-                "key_matchings",
-            ):
-                got = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
-                counts[table.strip('"')] = int(got[0]) if got else 0
-            got = conn.execute(
-                """SELECT count(*) FROM key_matchings WHERE "matchType" = 'MATCH_FOUND'
-                   AND "matchedKeyId" IS NULL AND "matchedSignature" IS NOT NULL"""
-            ).fetchone()
-            deleted = int(got[0]) if got else 0
-        except psycopg.Error as exc:
-            raise db.database_error(exc, database_url, "seeding the database") from None
+    with pgclient.connect(database_url, action="seeding the database") as conn:
+        row = conn.execute('SELECT EXISTS (SELECT 1 FROM "User")').fetchone()
+        if row and row[0]:
+            raise usage(
+                f"the database at {pgclient.describe(database_url)} already has KeyCliq users",
+                hint="seed an empty database (the seeder does not mix with existing rows)",
+            )
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        with conn.transaction():
+            skipped = _skip_fk_triggers(conn)
+            rebuild = _drop_secondary_indexes(conn)
+            for stmt in _statements(seed, scale):
+                pgclient.raw_execute(conn, stmt, (now,))
+            for create in rebuild:
+                conn.execute(create)
+            if skipped:
+                conn.execute("SET LOCAL session_replication_role = DEFAULT")
+            _deleted_key(conn, seed, uid, now)
+            for name in ordered:
+                _plant(conn, name, seed=seed, uid=uid, key1=key1, now=now)
+        conn.execute("VACUUM ANALYZE")
+        counts: dict[str, int] = {}
+        for table in (
+            '"User"',
+            '"Session"',
+            '"PasswordResetToken"',
+            "keys",
+            "key_signatures",
+            "key_queries",
+            "key_matchings",
+        ):
+            got = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            counts[table.strip('"')] = int(got[0]) if got else 0
+        got = conn.execute(
+            """SELECT count(*) FROM key_matchings WHERE "matchType" = 'MATCH_FOUND'
+               AND "matchedKeyId" IS NULL AND "matchedSignature" IS NOT NULL"""
+        ).fetchone()
+        deleted = int(got[0]) if got else 0
     return SeedSummary(
         scale=scale,
         seed=seed,
