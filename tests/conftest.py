@@ -4,7 +4,12 @@
   with no Heroku or keycliq variables from the outside (so nothing touches the real home
   directory and nothing can reach the real Heroku).
 - ``pg_server`` is one PostgreSQL for the whole session: ``KEYCLIQ_TEST_DATABASE_URL`` when
-  set, else the embedded ``pgserver``. DB tests never skip.
+  set, else the embedded ``pgserver``. DB tests never skip. Under pytest-xdist (the default
+  run: ``-n auto``) each worker is a session of its own, with its own embedded server in its
+  own temp folder; on a shared ``KEYCLIQ_TEST_DATABASE_URL`` every name a test creates is
+  unique (the pid, the sandbox's random prefix).
+- ``world`` (tests/world.py): the provisioned stand-in, shared per session and restored
+  before each test.
 - ``pg_url`` is a fresh, empty database per test on that server.
 """
 
@@ -18,39 +23,13 @@ from pathlib import Path
 import pytest
 
 from keycliq_ops.standin.pgembed import PostgresServer, start_postgres
-
-_OUTSIDE_VARS = (
-    "HEROKU_API_KEY",
-    "HEROKU_API_URL",
-    "HEROKU_HOST",
-    "KEYCLIQ_CONFIG",
-    "KEYCLIQ_LEDGER",
-    "KEYCLIQ_DATABASE_URL",
-    "KEYCLIQ_SANDBOX_REPO",
-    "KEYCLIQ_DEBUG",
-    "DATABASE_URL",
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-)
+from tests.hermetic import make_hermetic
 
 
 @pytest.fixture(autouse=True)
 def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
-    home.mkdir()
-    for name in _OUTSIDE_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
-    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Author")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "author@example.com")
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("COLUMNS", "120")
+    make_hermetic(monkeypatch, home)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
@@ -108,4 +87,4 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
 
 
 # The end-to-end ``world`` (the stand-in, real git, the sample repo) for every folder.
-from tests.world import world  # noqa: E402, F401
+from tests.world import own_world, shared_world, world  # noqa: E402, F401

@@ -42,7 +42,10 @@ class RendezvousServer(socketserver.ThreadingTCPServer):
     def __init__(self, lookup: Callable[[str], Dyno | None]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.lookup = lookup
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        # A short poll interval: stop() (shutdown) returns within it, not half a second.
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def port(self) -> int:

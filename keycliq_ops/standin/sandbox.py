@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from keycliq_ops.standin.api import routes
 from keycliq_ops.standin.attach import RendezvousServer
@@ -25,6 +26,9 @@ from keycliq_ops.standin.pgembed import PostgresServer, start_postgres
 from keycliq_ops.standin.platform import Engine
 from keycliq_ops.standin.server import RateLimiter, SandboxHTTPServer
 from keycliq_ops.standin.world import App, Dyno, Pipeline
+
+if TYPE_CHECKING:
+    from keycliq_ops.standin.snapshot import SandboxSnapshot
 
 PIPELINE = "keycliq"
 STAGING = "keycliq-staging"
@@ -102,7 +106,10 @@ class Sandbox:
         attach = RendezvousServer(self._claim_attach)
         engine.attach_address = ("127.0.0.1", attach.port)
         self._server, self._engine, self._attach = server, engine, attach
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # A short poll interval: stop() (server.shutdown) returns within it, not half a second.
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         attach.start()
         return self
@@ -217,6 +224,26 @@ class Sandbox:
     def write_log(self, app: str, text: str, *, source: str = "app", dyno: str = "web.1") -> None:
         """Lines the app (or Heroku's router) "writes" to its log."""
         self.engine.app(app).log.write(text, source=source, dyno=dyno)
+
+    # ------------------------------------------------------------ test support
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        return None if self._server is None else self._server.rate
+
+    def snapshot(self, copies: Path, *, folders: tuple[Path, ...] = ()) -> SandboxSnapshot:
+        """Record this sandbox's state (see :mod:`.snapshot`), ``folders`` included; the
+        copies go to ``copies``; :meth:`restore` puts it all back."""
+        from keycliq_ops.standin.snapshot import take_snapshot
+
+        snap = take_snapshot(self, copies, folders=folders)
+        self._databases.extend(snap.databases.values())
+        return snap
+
+    def restore(self, snap: SandboxSnapshot) -> None:
+        """Back to ``snap``; :class:`~.snapshot.SandboxBusy` while work still runs."""
+        from keycliq_ops.standin.snapshot import restore_snapshot
+
+        restore_snapshot(self, snap)
 
     def _claim_attach(self, secret: str) -> Dyno | None:
         engine = self._engine

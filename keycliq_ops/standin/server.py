@@ -133,6 +133,12 @@ class RateLimiter:
             self._refill()
             return int(self._tokens)
 
+    def reset(self) -> None:
+        """A full budget again (a test suite sharing one sandbox, between tests)."""
+        with self._lock:
+            self._tokens = float(RATE_LIMIT_CAPACITY)
+            self._at = time.monotonic()
+
 
 # Range fields the schema allows that the answer's objects do not carry: sorted by another.
 # (A build starts when it is created: the schema ranges builds by `started_at`.)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import psycopg
 import pytest
 
 from keycliq_ops.base.errors import DatabaseError, UsageError
 from keycliq_ops.config.settings import DataclipSettings
 from keycliq_ops.dataclips import Catalog, load_catalog, run_dataclips
+from keycliq_ops.dataclips.clips import DataclipRun
 from keycliq_ops.standin.sample.seed import DEFECTS, DROPPED_INDEX, seed
 
 GATE = ["E1", "E2", "E3", "F", "G", "H", "I"]
@@ -221,32 +225,64 @@ def test_unreachable_database_is_a_database_error_without_secrets(shipped: Catal
     assert info.value.exit_code == 3
 
 
+_GATE = 4242  # the advisory lock key the concurrency test holds its checks on
+# How often the test looks at pg_locks while it waits for the checks to queue up: a poll
+# interval, not a timing anything depends on (the wait ends on what the server shows, or
+# fails after a minute).
+_POLL_SECONDS = 0.05
+
+
+def _waiting_on_gate(conn: psycopg.Connection[tuple[object, ...]], expected: int) -> set[int]:
+    """The backends waiting for the gate lock, once ``expected`` of them wait at once."""
+    deadline = time.monotonic() + 60
+    while True:
+        rows = conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted",
+            (_GATE,),
+        ).fetchall()
+        waiting = {int(str(r[0])) for r in rows}
+        if len(waiting) >= expected or time.monotonic() > deadline:
+            return waiting
+        time.sleep(_POLL_SECONDS)
+
+
 def test_checks_run_concurrently_on_separate_bounded_connections(pg_url: str, clip_dir) -> None:  # type: ignore[no-untyped-def]
+    # Every check first waits for an advisory lock the test holds: the checks in flight at
+    # once are exactly the backends the server shows waiting for it (no clock involved).
     body = (
         "-- returns: one-row\n"
-        "SELECT pg_backend_pid() AS pid, extract(epoch FROM now()) AS started,"
-        " extract(epoch FROM clock_timestamp()) AS ended FROM pg_sleep(0.5)"
+        f"SELECT pg_backend_pid() AS pid FROM pg_advisory_xact_lock_shared({_GATE})"
     )
     catalog = _custom(clip_dir, **{f"K{i}": body for i in range(4)})
     ids = [f"K{i}" for i in range(4)]
+    patient = {"lock_timeout_ms": 120_000, "statement_timeout_ms": 120_000}
 
-    def spans(concurrency: int) -> tuple[set[int], int]:
-        run = run_dataclips(
-            catalog, ids, pg_url, settings=DataclipSettings(concurrency=concurrency)
-        )
-        rows = [run.result(i).rows[0] for i in ids]
-        pids = {int(r[0]) for r in rows}
-        # The most checks in flight at once, from the server's own clock.
-        events = sorted([(float(r[1]), 1) for r in rows] + [(float(r[2]), -1) for r in rows])
-        depth = peak = 0
-        for _, step in events:
-            depth += step
-            peak = max(peak, depth)
-        return pids, peak
+    def in_flight(concurrency: int) -> tuple[set[int], set[int]]:
+        """(the connections the checks ran on, the checks seen waiting at once)."""
+        settings = DataclipSettings(concurrency=concurrency, **patient)
+        runs: list[DataclipRun] = []
+        errors: list[BaseException] = []
 
-    pids, peak = spans(2)
-    assert len(pids) == 2 and peak == 2
-    pids, peak = spans(4)
-    assert len(pids) == 4 and peak == 4
-    pids, peak = spans(1)
-    assert len(pids) == 1 and peak == 1
+        def run() -> None:
+            try:
+                runs.append(run_dataclips(catalog, ids, pg_url, settings=settings))
+            except BaseException as exc:
+                errors.append(exc)
+
+        with psycopg.connect(pg_url, autocommit=True) as gate:
+            gate.execute("SELECT pg_advisory_lock(%s)", (_GATE,))
+            worker = threading.Thread(target=run, daemon=True)
+            worker.start()
+            waiting = _waiting_on_gate(gate, concurrency)
+            gate.execute("SELECT pg_advisory_unlock(%s)", (_GATE,))
+        worker.join(timeout=120)
+        assert not errors and len(runs) == 1, errors
+        rows = [runs[0].result(i).rows[0] for i in ids]
+        return {int(str(r[0])) for r in rows}, waiting
+
+    pids, waiting = in_flight(2)
+    assert len(pids) == 2 and waiting == pids  # two connections, both busy at once
+    pids, waiting = in_flight(4)
+    assert len(pids) == 4 and waiting == pids  # four connections, all four at once
+    pids, waiting = in_flight(1)
+    assert len(pids) == 1 and waiting == pids  # one connection, one check at a time

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -46,3 +48,22 @@ def release_done(client: httpx.Client, app: str, version: int | str) -> dict[str
         follow(client, rel["output_stream_url"])
     final: dict[str, object] = client.get(f"/apps/{app}/releases/{version}").json()
     return final
+
+
+# How often :func:`promotion_target_released` asks again: a poll interval, not a timing a
+# test depends on (the wait ends on the answer, or fails after a minute).
+_POLL_SECONDS = 0.05
+
+
+def promotion_target_released(client: httpx.Client, promotion_id: str) -> dict[str, Any]:
+    """The promotion's first target once its release exists. The target's release is made
+    by the promotion's worker a moment after the promotion is created (as on Heroku, where
+    the CLI polls the targets the same way)."""
+    deadline = time.monotonic() + 60
+    while True:
+        target: dict[str, Any] = client.get(
+            f"/pipeline-promotions/{promotion_id}/promotion-targets"
+        ).json()[0]
+        if target["release"] is not None or time.monotonic() > deadline:
+            return target
+        time.sleep(_POLL_SECONDS)

@@ -13,7 +13,7 @@ import pytest
 from keycliq_ops.standin import KeycliqApps, Sandbox
 from keycliq_ops.standin.sample.repo import INDEX_MIGRATION, INIT_MIGRATION, SampleRepo, index_names
 
-from .helpers import commit_files, follow, push, release_done
+from .helpers import commit_files, follow, promotion_target_released, push, release_done
 
 pytestmark = [pytest.mark.db, pytest.mark.e2e]
 
@@ -180,7 +180,7 @@ def test_promotion_migrates_production_and_the_target_succeeds(
     staging_slug = client.get("/apps/keycliq-staging/releases").json()[-1]["slug"]
 
     promotion = _promote(client, apps)
-    target = client.get(f"/pipeline-promotions/{promotion['id']}/promotion-targets").json()[0]
+    target = promotion_target_released(client, str(promotion["id"]))
     assert target["app"] == {"id": apps.production.id}
     # Follow the target's release phase (as the Heroku CLI does), then read the results.
     rel = client.get(f"/apps/keycliq-production/releases/{target['release']['id']}").json()

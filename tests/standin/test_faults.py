@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from keycliq_ops.base.errors import UsageError
 from keycliq_ops.standin import Sandbox, parse_fault
+from keycliq_ops.standin.failures import StandinError
 from keycliq_ops.standin.sample.repo import SampleRepo
 
 from .helpers import follow, push, release_done
@@ -43,8 +43,14 @@ def test_503_on_a_glob_of_paths(sandbox: Sandbox, client: httpx.Client) -> None:
 
 
 def test_slow_answer_times_a_client_out_once(sandbox: Sandbox) -> None:
-    sandbox.faults.slow("/account", seconds=30)
-    with httpx.Client(base_url=sandbox.url, headers=sandbox.headers(), timeout=0.3) as quick:
+    # The slow answer holds for ten minutes (until the sandbox stops), far past the client's
+    # one-second read timeout: the timeout is certain however loaded the machine is. Only
+    # the read is short; connecting may take as long as it takes.
+    sandbox.faults.slow("/account", seconds=600)
+    patient_connect = httpx.Timeout(30.0, read=1.0)
+    with httpx.Client(
+        base_url=sandbox.url, headers=sandbox.headers(), timeout=patient_connect
+    ) as quick:
         with pytest.raises(httpx.ReadTimeout):
             quick.get("/account")
         # The fault fired once; the next answer is prompt (a generous timeout: a loaded
@@ -115,6 +121,7 @@ def test_faults_can_be_planted_over_http(sandbox: Sandbox, client: httpx.Client)
     ["boom", "200@/x", "slow=soon@/account", "cut=10@everything", "build-fail", "429x0@/a"],
 )
 def test_bad_fault_specs_are_usage_errors(spec: str) -> None:
-    with pytest.raises(UsageError) as err:
+    with pytest.raises(StandinError) as err:
         parse_fault(spec)
+    assert err.value.kind == "usage"
     assert spec in err.value.message and "\n" not in err.value.message
