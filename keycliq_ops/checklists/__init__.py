@@ -15,10 +15,16 @@ Public API (the deploy and promote pipelines call it)::
     result.raise_for_verdict()                    # GateFailed (1) / Interrupted (130)
 """
 
-from keycliq_ops.checklists.answers import AnswersFile, AnswersPrompter, render_answers
+from keycliq_ops.checklists.answers import (
+    AnswersFile,
+    AnswersPrompter,
+    render_answers,
+    render_template,
+)
 from keycliq_ops.checklists.checks import DataclipOutcome, DataclipRunner
 from keycliq_ops.checklists.dataclip_runner import EngineRunner
 from keycliq_ops.checklists.files import (
+    ChecklistCatalog,
     ChecklistInfo,
     find_checklist,
     list_checklists,
@@ -49,6 +55,7 @@ __all__ = [
     "AnswersPrompter",
     "CheckSummary",
     "Checklist",
+    "ChecklistCatalog",
     "ChecklistContext",
     "ChecklistInfo",
     "ChecklistPlan",
@@ -71,6 +78,7 @@ __all__ = [
     "parse_checklist",
     "plan_checklist",
     "render_answers",
+    "render_template",
     "run_checklist",
     "state_path",
 ]

@@ -227,16 +227,20 @@ def render_answers(
     reason: str,
     values: Mapping[str, str] | None = None,
     commit: str | None = None,
+    header: Sequence[str] = (),
 ) -> str:
     """An answers file (``checklists:`` form) for the required manual items of
     ``checklists``: confirm items ``yes``; input items the value of their variable in
     ``values`` (one without a value is left out, so a run names it). Optional items are
     left out, so they are skipped. Each answer carries ``by`` and ``reason``; each item's
-    text is written above it as a comment. For demos and as a starting point to edit."""
+    text is written above it as a comment (``header``: more comment lines at the top). For
+    demos and as a starting point to edit."""
     import json
 
     values = values or {}
-    lines = ["# keycliq checklist answers: docs/checklists.md", "version: 1"]
+    lines = ["# keycliq checklist answers: docs/checklists.md"]
+    lines += [f"# {line}".rstrip() for line in header]
+    lines.append("version: 1")
     if commit:
         lines.append(f"commit: {json.dumps(commit)}")
     lines.append("checklists:")
@@ -264,3 +268,33 @@ def render_answers(
         if entries == 0:
             lines[-1] = "    answers: {}"
     return "\n".join(lines) + "\n"
+
+
+TEMPLATE_BY = "CHANGE ME <you@example.com>"
+TEMPLATE_REASON = "CHANGE ME: what you saw, where and when"
+
+
+def render_template(checklists: Sequence[Checklist]) -> str:
+    """An answers-file template for ``checklists`` (``keycliq init``, ``keycliq checklist
+    answers``): every required manual item answered, confirm items ``yes`` and input items
+    their ``example`` value, each ``by``/``reason`` a ``CHANGE ME`` placeholder. It loads
+    and answers the checklists as it is; a person edits it before it is committed."""
+    values: dict[str, str] = {}
+    for cl in checklists:
+        for _, item in cl.items():
+            if isinstance(item, InputItem) and item.example is not None:
+                values.setdefault(item.name, item.example)
+    names = ", ".join(cl.name for cl in checklists)
+    return render_answers(
+        checklists,
+        by=TEMPLATE_BY,
+        reason=TEMPLATE_REASON,
+        values=values,
+        header=[
+            f"Template for checklist(s) {names}, written by keycliq.",
+            "Before committing: answer only what a person has checked, put who in `by`",
+            "and what they saw in `reason`, and replace the example values (e.g. the test",
+            "user's id). `keycliq checklist show NAME` prints each item; optional items are",
+            "left out (skipped).",
+        ],
+    )

@@ -13,14 +13,18 @@ from keycliq_ops.checklists.checks import DataclipOutcome
 from keycliq_ops.checklists.results import CheckSummary
 
 if TYPE_CHECKING:
+    from keycliq_ops.config.loading import CatalogFolders
     from keycliq_ops.config.settings import DataclipSettings
     from keycliq_ops.dataclips import Catalog
 
 
 class EngineRunner:
-    """Runs Dataclips of the catalogue in ``folder`` with ``settings`` (keycliq.yaml)."""
+    """Runs Dataclips of the catalogue in ``folder`` (one folder, or the layered folders
+    ``loaded.dataclips_dir``) with ``settings`` (keycliq.yaml)."""
 
-    def __init__(self, folder: Path, settings: DataclipSettings | None = None) -> None:
+    def __init__(
+        self, folder: Path | CatalogFolders, settings: DataclipSettings | None = None
+    ) -> None:
         self.folder = folder
         self.settings = settings
         self._catalog: Catalog | None = None

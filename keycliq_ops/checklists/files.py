@@ -1,12 +1,13 @@
-"""Loading checklist files with ``file:line: field: what`` errors, and the catalogue."""
+"""Loading checklist files with ``file:line: field: what`` errors, and the layered
+catalogue (the shipped checklists, then the repository's)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
@@ -14,6 +15,9 @@ from keycliq_ops.base.errors import ConfigError, UsageError
 from keycliq_ops.base.yamlfile import YamlDoc, describe_error, format_loc, parse_yaml
 from keycliq_ops.checklists.items import KINDS, Checklist, Item, is_manual
 from keycliq_ops.checklists.template import BUILTINS, placeholders
+
+if TYPE_CHECKING:
+    from keycliq_ops.config.loading import CatalogFolders
 
 SUFFIX = ".yaml"
 _KIND_LIST = ", ".join(KINDS)
@@ -131,30 +135,138 @@ def load_checklist(path: Path) -> Checklist:
     return parse_checklist(read_text(path), path)
 
 
-def checklist_names(folder: Path) -> list[str]:
-    if not folder.is_dir():
-        return []
-    return sorted(p.name.removesuffix(SUFFIX) for p in folder.glob(f"*{SUFFIX}") if p.is_file())
+def _as_folders(folder: Path | CatalogFolders) -> CatalogFolders:
+    from keycliq_ops.config.loading import SHIPPED_CHECKLISTS, CatalogFolders, Layer
 
-
-def find_checklist(folder: Path, name: str) -> Path:
-    """The file of checklist ``name`` in ``folder`` (a path to a .yaml file also works)."""
-    as_path = Path(name)
-    if name.endswith(SUFFIX) and as_path.is_file():
-        return as_path
-    candidate = folder / f"{name}{SUFFIX}"
-    if candidate.is_file():
-        return candidate
-    known = ", ".join(checklist_names(folder)) or "none"
-    raise UsageError(
-        f"no checklist {name!r} in {folder} (known: {known})",
-        hint="`keycliq checklist list` shows the catalogue",
+    if isinstance(folder, CatalogFolders):
+        return folder
+    folder = Path(folder)
+    source: Literal["shipped", "repo"] = (
+        "shipped" if folder.resolve() == SHIPPED_CHECKLISTS.resolve() else "repo"
     )
+    return CatalogFolders("checklists", (Layer(source, folder),))
+
+
+@dataclass(frozen=True)
+class ChecklistEntry:
+    """Where checklist ``name`` comes from: its file, its layer, the file it replaces."""
+
+    name: str
+    path: Path
+    layer: Literal["shipped", "repo"]
+    overrides: Path | None = None
+
+    @property
+    def origin(self) -> str:
+        """``shipped``, ``repo`` or ``repo (overrides shipped)``."""
+        return "repo (overrides shipped)" if self.overrides is not None else self.layer
+
+
+class ChecklistCatalog:
+    """The checklists of a catalogue by name (the file name without ``.yaml``): the shipped
+    folder's, then the repository's, where a file replaces the shipped one of its name."""
+
+    def __init__(self, folders: Path | CatalogFolders) -> None:
+        self.folders = _as_folders(folders)
+
+    def _layer_files(self, folder: Path, explicit: bool) -> dict[str, Path]:
+        if not folder.is_dir():
+            if explicit:
+                raise ConfigError(
+                    "the checklists folder does not exist",
+                    location=str(folder),
+                    hint="create it, or fix paths.checklists in keycliq.yaml",
+                )
+            return {}
+        stray = sorted(p for p in folder.glob("*.yml") if p.is_file())
+        if stray:
+            raise ConfigError(
+                "a checklist file must end in .yaml",
+                location=str(stray[0]),
+                hint=f"rename it to {stray[0].with_suffix(SUFFIX).name}",
+            )
+        return {
+            p.name.removesuffix(SUFFIX): p for p in sorted(folder.glob(f"*{SUFFIX}")) if p.is_file()
+        }
+
+    def entries(self) -> dict[str, ChecklistEntry]:
+        """Every checklist by name, sorted by name."""
+        merged: dict[str, ChecklistEntry] = {}
+        for layer in self.folders:
+            for name, path in self._layer_files(layer.folder, layer.explicit).items():
+                below = merged.get(name)
+                merged[name] = ChecklistEntry(
+                    name, path, layer.source, below.path if below is not None else None
+                )
+        return dict(sorted(merged.items()))
+
+    def names(self) -> list[str]:
+        return list(self.entries())
+
+    def has(self, name: str) -> bool:
+        return name in self.entries()
+
+    def find(self, name: str) -> Path:
+        """The file of checklist ``name`` (a path to a .yaml file also works)."""
+        as_path = Path(name)
+        if name.endswith(SUFFIX) and as_path.is_file():
+            return as_path
+        entries = self.entries()
+        if name in entries:
+            return entries[name].path
+        known = ", ".join(entries) or "none"
+        raise UsageError(
+            f"no checklist {name!r} in {self.folders.describe()} (known: {known})",
+            hint="`keycliq checklist list` shows the catalogue",
+        )
+
+    def load(self, name: str) -> Checklist:
+        return load_checklist(self.find(name))
+
+    def infos(self) -> list[ChecklistInfo]:
+        """Every checklist, broken ones included (with their error)."""
+        out: list[ChecklistInfo] = []
+        for entry in self.entries().values():
+            base = ChecklistInfo(
+                name=entry.name,
+                path=entry.path,
+                source=entry.layer,
+                overrides=entry.overrides,
+            )
+            try:
+                cl = load_checklist(entry.path)
+            except ConfigError as exc:
+                out.append(replace(base, error=exc.message))
+                continue
+            items = [item for _, item in cl.items()]
+            manual = sum(1 for item in items if is_manual(item))
+            out.append(
+                replace(
+                    base,
+                    title=cl.title,
+                    items=len(items),
+                    manual=manual,
+                    automated=len(items) - manual,
+                )
+            )
+        return out
+
+
+def checklist_names(folder: Path | CatalogFolders) -> list[str]:
+    return ChecklistCatalog(folder).names()
+
+
+def find_checklist(folder: Path | CatalogFolders, name: str) -> Path:
+    """The file of checklist ``name`` in ``folder`` or the layered folders
+    (``loaded.checklists_dir``); a path to a .yaml file also works."""
+    return ChecklistCatalog(folder).find(name)
 
 
 @dataclass(frozen=True)
 class ChecklistInfo:
-    """One line of the catalogue; ``error`` is set when the file does not validate."""
+    """One line of the catalogue; ``error`` is set when the file does not validate.
+    ``source`` is the layer (``shipped`` or ``repo``); ``overrides`` the shipped file a
+    repository file replaces."""
 
     name: str
     path: Path
@@ -163,28 +275,14 @@ class ChecklistInfo:
     manual: int = 0
     automated: int = 0
     error: str | None = None
+    source: Literal["shipped", "repo"] = "shipped"
+    overrides: Path | None = None
+
+    @property
+    def origin(self) -> str:
+        return "repo (overrides shipped)" if self.overrides is not None else self.source
 
 
-def list_checklists(folder: Path) -> list[ChecklistInfo]:
-    """Every checklist in ``folder``, broken ones included (with their error)."""
-    out: list[ChecklistInfo] = []
-    for name in checklist_names(folder):
-        path = folder / f"{name}{SUFFIX}"
-        try:
-            cl = load_checklist(path)
-        except ConfigError as exc:
-            out.append(ChecklistInfo(name=name, path=path, error=exc.message))
-            continue
-        items = [item for _, item in cl.items()]
-        manual = sum(1 for item in items if is_manual(item))
-        out.append(
-            ChecklistInfo(
-                name=name,
-                path=path,
-                title=cl.title,
-                items=len(items),
-                manual=manual,
-                automated=len(items) - manual,
-            )
-        )
-    return out
+def list_checklists(folder: Path | CatalogFolders) -> list[ChecklistInfo]:
+    """Every checklist of ``folder`` or the layered folders, broken ones included."""
+    return ChecklistCatalog(folder).infos()

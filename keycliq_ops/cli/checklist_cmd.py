@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, out, state
+from keycliq_ops.cli.envopt import ENV_ARGUMENT, ENV_OPTION
 
 if TYPE_CHECKING:
     from keycliq_ops.checklists import ChecklistPlan, ChecklistResult
     from keycliq_ops.config import LoadedConfig
+    from keycliq_ops.config.loading import CatalogFolders
 
 app = typer.Typer(
     help="The release checklists (staging, production): list, show and walk them.\n\n"
@@ -32,18 +34,22 @@ def _maybe_load(ctx: typer.Context) -> LoadedConfig | None:
     return load_config(explicit)
 
 
-def _folder(loaded: LoadedConfig | None) -> Path:
-    from keycliq_ops.config.loading import SHIPPED_CHECKLISTS
+def _folder(loaded: LoadedConfig | None) -> CatalogFolders:
+    """The layered checklist folders: the shipped ones, then the repository's."""
+    from keycliq_ops.config.loading import shipped_checklists
 
-    return loaded.checklists_dir if loaded is not None else SHIPPED_CHECKLISTS
+    return loaded.checklists_dir if loaded is not None else shipped_checklists()
 
 
 @app.command(
     "list",
-    help="List the checklists (from paths.checklists, else the shipped ones).\n\n"
+    help="List the checklists: the shipped ones, then the repository's own (checklists/ "
+    "beside keycliq.yaml, or paths.checklists), which add checklists or replace shipped "
+    "ones of the same name; the source column says which.\n\n"
     "Example: keycliq checklist list --json",
 )
 def list_(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from keycliq_ops.checklists import list_checklists
@@ -61,20 +67,79 @@ def list_(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
                     "manual": i.manual,
                     "automated": i.automated,
                     "error": i.error,
+                    "source": i.source,
+                    "overrides_shipped": i.overrides is not None,
+                    "overrides": str(i.overrides) if i.overrides is not None else None,
                 }
                 for i in infos
             ]
         )
         return
-    table = Table(title=f"checklists in {folder}", title_justify="left")
-    for col in ("name", "title", "items", "asked", "verified"):
-        table.add_column(col, justify="right" if col in ("items", "asked", "verified") else "left")
+    table = Table(title=f"checklists: {escape(folder.describe())}", title_justify="left")
+    for col in ("name", "title", "items", "asked", "verified", "source"):
+        table.add_column(
+            col,
+            justify="right" if col in ("items", "asked", "verified") else "left",
+            no_wrap=col == "source",
+        )
     for i in infos:
         if i.error:
-            table.add_row(i.name, f"[red]invalid: {i.error}[/]", "", "", "")
+            table.add_row(i.name, f"[red]invalid: {escape(i.error)}[/]", "", "", "", i.origin)
         else:
-            table.add_row(i.name, i.title or "", str(i.items), str(i.manual), str(i.automated))
+            table.add_row(
+                i.name, i.title or "", str(i.items), str(i.manual), str(i.automated), i.origin
+            )
     out().print(table)
+
+
+@app.command(
+    "answers",
+    help="Print an answers-file template for an environment's checklist (or any checklist "
+    "with --checklist): every required manual item answered, `by` and `reason` to fill in. "
+    "Edit it, then pass it to `deploy`/`promote`/`checklist run` with --answers.\n\n"
+    "\b\nExamples:\n"
+    "  keycliq checklist answers staging > keycliq-answers.yaml\n"
+    "  keycliq checklist answers --checklist production",
+)
+def answers_(
+    ctx: typer.Context,
+    env_arg: str | None = ENV_ARGUMENT,
+    env_opt: str | None = ENV_OPTION,
+    checklist: str | None = typer.Option(
+        None,
+        "--checklist",
+        metavar="NAME",
+        help="A checklist by name (or a .yaml path) instead of the environment's. "
+        "Example: --checklist production",
+        show_default=False,
+    ),
+) -> None:
+    from keycliq_ops.base.errors import UsageError
+    from keycliq_ops.checklists import ChecklistCatalog, load_checklist, render_template
+    from keycliq_ops.cli.envopt import pick_env
+
+    loaded = _maybe_load(ctx)
+    catalog = ChecklistCatalog(_folder(loaded))
+    name = checklist
+    if name is None:
+        if loaded is None:
+            raise UsageError(
+                "no keycliq.yaml to find the environment in",
+                hint="run it in your checkout, or name a checklist with --checklist NAME",
+            )
+        env_name = pick_env(loaded, env_arg, env_opt, what="checklist answers")
+        name = loaded.env(env_name).checklist
+        if name is None and catalog.has(env_name):
+            name = env_name
+        if name is None:
+            raise UsageError(
+                f"environment {env_name!r} walks no checklist",
+                hint="set environments.NAME.checklist in keycliq.yaml, or pass --checklist",
+            )
+    elif loaded is not None and (env_arg or env_opt):
+        pick_env(loaded, env_arg, env_opt)  # an unknown environment is still an error
+    cl = load_checklist(catalog.find(name))
+    typer.echo(render_template([cl]), nl=False)
 
 
 @app.command(
@@ -142,8 +207,11 @@ def run(
     env: str | None = typer.Option(
         None,
         "--env",
-        help="Environment (keycliq.yaml) it is walked for. Default: the one whose "
-        "`checklist` is NAME, else the one named NAME. Example: --env staging",
+        "-e",
+        metavar="ENV",
+        help="Environment it is walked for: a name from keycliq.yaml or its Heroku app name. "
+        "Default: the one whose `checklist` is NAME, else the one named NAME. Example: -e staging",
+        show_default=False,
     ),
     answers: Path | None = typer.Option(
         None,
@@ -210,6 +278,10 @@ def run(
     from keycliq_ops.cli.common import parse_params
 
     params = parse_params(param)
+    if env is not None and loaded is not None:
+        from keycliq_ops.cli.envopt import resolve_env
+
+        env = resolve_env(loaded, env)
     target = resolve_target(loaded, cl.name, env)
     root = loaded.root if loaded is not None else Path.cwd()
     sha = commit or head_commit(root)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from keycliq_ops.base.errors import ConfigError, UsageError
 from keycliq_ops.config.settings import Config, Environment
+
+if TYPE_CHECKING:
+    from keycliq_ops.checklists.files import ChecklistCatalog
+    from keycliq_ops.dataclips.clips import Catalog
 
 CONFIG_NAME = "keycliq.yaml"
 
@@ -23,6 +29,90 @@ def _shipped_catalog() -> Path:
 CATALOG = _shipped_catalog()
 SHIPPED_DATACLIPS = CATALOG / "dataclips"
 SHIPPED_CHECKLISTS = CATALOG / "checklists"
+
+LayerSource = Literal["shipped", "repo"]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One folder of a catalogue: the shipped one, or the repository's own."""
+
+    source: LayerSource
+    folder: Path
+    explicit: bool = False  # named by keycliq.yaml (then it must exist)
+
+
+@dataclass(frozen=True)
+class CatalogFolders:
+    """The folders of one catalogue (checklists or Dataclips), lowest layer first: the
+    shipped folder, then the repository's (``checklists/`` / ``dataclips/`` beside
+    keycliq.yaml, or ``paths.checklists`` / ``paths.dataclips``). An entry of a higher
+    layer replaces the entry of the same id (a Dataclip) or name (a checklist) below it.
+
+    ``folders / "staging.yaml"`` is that file in the highest layer that has it (else in the
+    highest layer), so code written for one folder keeps working; ``str()`` lists the
+    folders highest first, separated like ``$PATH``."""
+
+    kind: Literal["checklists", "dataclips"]
+    layers: tuple[Layer, ...]
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        """The folders, highest layer first."""
+        return tuple(layer.folder for layer in reversed(self.layers))
+
+    @property
+    def top(self) -> Path:
+        return self.layers[-1].folder
+
+    def layer(self, source: LayerSource) -> Layer | None:
+        return next((layer for layer in self.layers if layer.source == source), None)
+
+    def __truediv__(self, name: str) -> Path:
+        for folder in self.folders:
+            if (folder / name).exists():
+                return folder / name
+        return self.top / name
+
+    def __str__(self) -> str:
+        return os.pathsep.join(str(f) for f in self.folders)
+
+    def describe(self) -> str:
+        """``shipped (…/dataclips) + repo (…/dataclips)``: the folders that exist, for
+        titles and hints."""
+        present = [layer for layer in self.layers if layer.folder.is_dir()] or self.layers
+        return " + ".join(f"{layer.source} ({layer.folder})" for layer in present)
+
+
+def layered(
+    kind: Literal["checklists", "dataclips"],
+    repo: Path | None = None,
+    *,
+    explicit: bool = False,
+    shipped: bool = True,
+) -> CatalogFolders:
+    """The layers of catalogue ``kind``: the shipped folder (unless ``shipped`` is false),
+    then ``repo`` when given and not the shipped folder itself (keycliq's own checkout)."""
+    base = SHIPPED_CHECKLISTS if kind == "checklists" else SHIPPED_DATACLIPS
+    layers: list[Layer] = [Layer("shipped", base)] if shipped else []
+    if repo is not None and repo.resolve() != base.resolve():
+        layers.append(Layer("repo", repo, explicit=explicit or not shipped))
+    if not layers:
+        layers.append(Layer("shipped", base))
+    return CatalogFolders(kind=kind, layers=tuple(layers))
+
+
+def shipped_checklists() -> CatalogFolders:
+    """The shipped checklists alone (no keycliq.yaml)."""
+    return layered("checklists")
+
+
+def shipped_dataclips() -> CatalogFolders:
+    """The shipped Dataclips alone (no keycliq.yaml)."""
+    return layered("dataclips")
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -80,15 +170,30 @@ class LoadedConfig:
     def history_path(self) -> Path:
         return self._resolve(self.config.paths.history)
 
-    @property
-    def checklists_dir(self) -> Path:
-        p = self.config.paths.checklists
-        return self._resolve(p) if p is not None else SHIPPED_CHECKLISTS
+    def _folders(self, kind: Literal["checklists", "dataclips"]) -> CatalogFolders:
+        p = getattr(self.config.paths, kind)
+        repo = self._resolve(p) if p is not None else self.root / kind
+        return layered(kind, repo, explicit=p is not None, shipped=self.config.paths.shipped)
 
     @property
-    def dataclips_dir(self) -> Path:
-        p = self.config.paths.dataclips
-        return self._resolve(p) if p is not None else SHIPPED_DATACLIPS
+    def checklists_dir(self) -> CatalogFolders:
+        """The checklist folders: the shipped ones, then the repository's."""
+        return self._folders("checklists")
+
+    @property
+    def dataclips_dir(self) -> CatalogFolders:
+        """The Dataclip folders: the shipped ones, then the repository's."""
+        return self._folders("dataclips")
+
+    def checklist_catalog(self) -> ChecklistCatalog:
+        from keycliq_ops.checklists.files import ChecklistCatalog
+
+        return ChecklistCatalog(self.checklists_dir)
+
+    def dataclip_catalog(self) -> Catalog:
+        from keycliq_ops.dataclips.fileformat import load_catalog
+
+        return load_catalog(self.dataclips_dir)
 
 
 def load_config(path: Path | None = None) -> LoadedConfig:

@@ -128,10 +128,21 @@ class Paths(_Strict):
     """Where keycliq reads its catalogues and writes its records (relative to this file)."""
 
     checklists: Path | None = Field(
-        default=None, description="Folder of checklist YAML files. Default: the shipped ones."
+        default=None,
+        description="The repository's folder of checklist YAML files, layered over the "
+        "shipped ones: a file adds a checklist, or replaces the shipped one of the same name. "
+        "Default: `checklists/` beside this file (when it exists).",
     )
     dataclips: Path | None = Field(
-        default=None, description="Folder of Dataclip `.sql` files. Default: the shipped ones."
+        default=None,
+        description="The repository's folder of Dataclip `.sql` files, layered over the "
+        "shipped ones: a check adds an id, or replaces the shipped check of the same id. "
+        "Default: `dataclips/` beside this file (when it exists).",
+    )
+    shipped: bool = Field(
+        default=True,
+        description="Whether the shipped checklists and Dataclips are the bottom layer of the "
+        "catalogue. `false`: only the repository's folders (which must then exist).",
     )
     ledger: Path = Field(
         default=Path(".keycliq/ledger.jsonl"),

@@ -1,6 +1,12 @@
-"""The commented starter ``keycliq.yaml`` that ``keycliq init`` writes."""
+"""What ``keycliq init`` writes: the commented starter ``keycliq.yaml``, an answers-file
+template, the repository's catalogue folders (``checklists/``, ``dataclips/``) with a
+README line each, and the CI workflow example (``templates/deploy.yml``, a copy of keycliq's
+own ``.github/workflows/deploy.yml``: a test keeps them equal)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 STARTER = """\
 # keycliq.yaml: how keycliq deploys this KeyCliq checkout.
@@ -16,7 +22,7 @@ environments:
     remote: heroku-staging       # `git push heroku-staging <branch>:main` deploys
     url: https://{staging_app}.herokuapp.com
     stage: staging
-    checklist: staging           # shipped checklist; see `keycliq checklist list`
+    checklist: staging           # see `keycliq checklist list`
     dataclips: [E1, E2, E3, F, G]  # the gate after every staging deploy
   production:
     app: {production_app}
@@ -42,6 +48,9 @@ migrations:
 paths:
   ledger: .keycliq/ledger.jsonl  # commit this file: it is the deploy record
   reports: .keycliq/reports
+  # checklists/ and dataclips/ beside this file hold the team's own checklists and checks:
+  # they add to the shipped ones and replace a shipped one of the same name (checklist)
+  # or id (Dataclip). `keycliq checklist list` / `keycliq dataclips list` show the source.
 """
 
 
@@ -51,3 +60,56 @@ def render_starter(
     production_app: str = "keycliq-production",
 ) -> str:
     return STARTER.format(pipeline=pipeline, staging_app=staging_app, production_app=production_app)
+
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CI_WORKFLOW = Path(".github/workflows/deploy.yml")
+ANSWERS_NAME = "keycliq-answers.yaml"
+
+CHECKLISTS_README = (
+    "Checklists of this repository, layered over keycliq's shipped ones: `NAME.yaml` here "
+    "adds checklist NAME, or replaces the shipped one of that name (`keycliq checklist list` "
+    "shows which; format: docs/checklists.md of keycliq).\n"
+)
+DATACLIPS_README = (
+    "Dataclips of this repository, layered over keycliq's shipped ones: a `.sql` file here "
+    "adds a check, or replaces the shipped check of the same `-- id:` (`keycliq dataclips "
+    "list` shows which; format: keycliq_ops/dataclips/fileformat.py of keycliq).\n"
+)
+
+
+def ci_workflow() -> str:
+    """The GitHub Actions example (``.github/workflows/deploy.yml``)."""
+    return (TEMPLATES / "deploy.yml").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    """One file ``keycliq init`` writes, relative to the folder it runs in."""
+
+    path: Path
+    text: str
+
+
+def scaffold(
+    root: Path,
+    pipeline: str = "keycliq",
+    staging_app: str = "keycliq-staging",
+    production_app: str = "keycliq-production",
+) -> list[Scaffold]:
+    """Every file of a team's start, in the order written. The answers template covers the
+    checklists the starter's environments walk (``staging``, ``production``), taken from the
+    catalogue as it will be in ``root`` (the shipped ones, or the repository's own)."""
+    from keycliq_ops.checklists.answers import render_template
+    from keycliq_ops.checklists.files import ChecklistCatalog
+    from keycliq_ops.config.loading import CONFIG_NAME, layered
+
+    catalog = ChecklistCatalog(layered("checklists", root / "checklists"))
+    checklists = [catalog.load(name) for name in ("staging", "production") if catalog.has(name)]
+    return [
+        Scaffold(Path(CONFIG_NAME), render_starter(pipeline, staging_app, production_app)),
+        Scaffold(Path(ANSWERS_NAME), render_template(checklists)),
+        Scaffold(Path("checklists/README.md"), CHECKLISTS_README),
+        Scaffold(Path("dataclips/README.md"), DATACLIPS_README),
+        Scaffold(CI_WORKFLOW, ci_workflow()),
+    ]

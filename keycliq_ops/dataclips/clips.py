@@ -94,6 +94,13 @@ class Dataclip:
     tags: tuple[str, ...] = ()
     returns: Shape = "rows"
     header_lines: int = 0
+    layer: Literal["shipped", "repo"] = "shipped"  # the catalogue layer it comes from
+    overrides: Path | None = None  # the shipped file it replaces (same id), if any
+
+    @property
+    def origin(self) -> str:
+        """``shipped``, ``repo`` or ``repo (overrides shipped)``."""
+        return "repo (overrides shipped)" if self.overrides is not None else self.layer
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -105,10 +112,14 @@ class Dataclip:
 
 @dataclass
 class Catalog:
-    """The checks of one folder, by id (ids are matched case-insensitively)."""
+    """The checks of a catalogue, by id (ids are matched case-insensitively): the shipped
+    folder's, then the repository's (same id: the repository's check replaces the shipped
+    one). ``folder`` is the highest folder, ``folders`` all of them, highest first."""
 
     folder: Path
     checks: dict[str, Dataclip] = field(default_factory=dict)
+    folders: tuple[Path, ...] = ()
+    description: str = ""
 
     def get(self, check_id: str) -> Dataclip:
         found = self.checks.get(check_id) or next(
@@ -118,7 +129,8 @@ class Catalog:
             known = ", ".join(self.checks) or "none"
             raise UsageError(
                 f"unknown Dataclip {check_id!r} (known: {known})",
-                hint=f"the catalogue is {self.folder}; `keycliq dataclips list` shows it",
+                hint=f"the catalogue is {self.description or self.folder}; "
+                "`keycliq dataclips list` shows it",
             )
         return found
 

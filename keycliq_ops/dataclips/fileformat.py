@@ -25,8 +25,9 @@ unchanged. Any mistake is a :class:`ConfigError` naming the file and line.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from keycliq_ops.base.errors import ConfigError
 from keycliq_ops.dataclips.clips import (
@@ -41,6 +42,9 @@ from keycliq_ops.dataclips.clips import (
     Shape,
 )
 from keycliq_ops.dataclips.expect import ExpectationSyntaxError, parse_expectation
+
+if TYPE_CHECKING:
+    from keycliq_ops.config.loading import CatalogFolders
 
 FIELDS = ("id", "title", "description", "param", "expect", "warn", "severity", "tags", "returns")
 _REPEATABLE = {"param", "expect", "warn"}
@@ -350,17 +354,54 @@ def _sort_key(check_id: str) -> tuple[str, int, str]:
     return (m.group(1).upper(), int(m.group(2) or 0), m.group(3))
 
 
-def load_catalog(folder: Path) -> Catalog:
-    """Parse every ``*.sql`` in ``folder``; ids must be unique (case-insensitively)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ConfigError("the Dataclips folder does not exist", location=str(folder))
+def _load_layer(folder: Path, layer: Literal["shipped", "repo"]) -> dict[str, Dataclip]:
+    """Every ``*.sql`` of one folder by lower-cased id; an id twice in it is an error."""
     seen: dict[str, Dataclip] = {}
     for path in sorted(folder.glob("*.sql")):
         clip = parse_dataclip(path)
         other = seen.get(clip.id.lower())
         if other is not None:
             raise _err(path, 1, f"id {clip.id!r} is also the id of {other.path.name}")
-        seen[clip.id.lower()] = clip
-    ordered = sorted(seen.values(), key=lambda c: _sort_key(c.id))
-    return Catalog(folder=folder, checks={c.id: c for c in ordered})
+        seen[clip.id.lower()] = replace(clip, layer=layer)
+    return seen
+
+
+def load_catalog(folder: Path | CatalogFolders) -> Catalog:
+    """Parse every ``*.sql`` of the catalogue: one folder, or the layered folders of
+    :class:`~keycliq_ops.config.loading.CatalogFolders` (``loaded.dataclips_dir``), where a
+    check of the repository's folder replaces the shipped check of the same id. Ids are
+    unique within a folder (case-insensitively)."""
+    from keycliq_ops.config.loading import SHIPPED_DATACLIPS, CatalogFolders, Layer
+
+    if isinstance(folder, CatalogFolders):
+        folders = folder
+    else:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ConfigError("the Dataclips folder does not exist", location=str(folder))
+        source: Literal["shipped", "repo"] = (
+            "shipped" if folder.resolve() == SHIPPED_DATACLIPS.resolve() else "repo"
+        )
+        folders = CatalogFolders("dataclips", (Layer(source, folder, explicit=True),))
+    merged: dict[str, Dataclip] = {}
+    present: list[Path] = []
+    for layer in folders:
+        if not layer.folder.is_dir():
+            if layer.explicit or layer.source == "shipped":
+                raise ConfigError(
+                    "the Dataclips folder does not exist",
+                    location=str(layer.folder),
+                    hint="create it, or fix paths.dataclips in keycliq.yaml",
+                )
+            continue
+        present.append(layer.folder)
+        for key, clip in _load_layer(layer.folder, layer.source).items():
+            below = merged.get(key)
+            merged[key] = clip if below is None else replace(clip, overrides=below.path)
+    ordered = sorted(merged.values(), key=lambda c: _sort_key(c.id))
+    return Catalog(
+        folder=present[-1] if present else folders.top,
+        checks={c.id: c for c in ordered},
+        folders=tuple(reversed(present)),
+        description=folders.describe(),
+    )

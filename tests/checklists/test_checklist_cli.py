@@ -13,8 +13,11 @@ def test_list_and_show(cli, project: Path) -> None:  # type: ignore[no-untyped-d
     result = cli("checklist", "list", "--json")
     assert result.code == 0
     listed = json.loads(result.stdout)
-    assert [(c["name"], c["items"], c["manual"], c["automated"]) for c in listed] == [
-        ("smoke", 5, 3, 2)
+    # the repository's checklists/ adds smoke to the shipped ones
+    assert [(c["name"], c["items"], c["manual"], c["automated"], c["source"]) for c in listed] == [
+        ("production", 5, 2, 3, "shipped"),
+        ("smoke", 5, 3, 2, "repo"),
+        ("staging", 20, 12, 8, "shipped"),
     ]
     result = cli("checklist", "show", "smoke", "--json")
     shown = json.loads(result.stdout)
