@@ -3,6 +3,10 @@
 This module is the single error boundary: a :class:`KeycliqError` from anywhere becomes
 one line on stderr (plus a hint) and its exit code; Ctrl-C becomes exit 130 with one line.
 It imports nothing heavy, and answers ``--version`` without loading the CLI framework.
+
+The global ``-c/--config FILE`` may also be given after the command name
+(``keycliq deploy staging -c other.yaml``): :func:`config_first` moves it to the front
+before the command line is parsed (no subcommand uses ``-c`` for anything else).
 """
 
 from __future__ import annotations
@@ -23,8 +27,40 @@ def _fail(message: str, hint: str | None, code: int) -> None:
     sys.exit(code)
 
 
+_CONFIG = ("-c", "--config")
+
+
+def config_first(args: list[str]) -> list[str]:
+    """``args`` with every ``-c FILE`` / ``-cFILE`` / ``--config FILE`` / ``--config=FILE``
+    found after the command name moved, in order, to the front (where the root command
+    reads it). Nothing after a literal ``--`` is touched; a ``-c`` without a value stays where
+    it is (the parser then says what is wrong)."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] in _CONFIG else 1
+    front, rest = list(args[:i]), []
+    j = i
+    while j < len(args):
+        word = args[j]
+        if word == "--":
+            rest.extend(args[j:])
+            break
+        if word in _CONFIG and j + 1 < len(args):
+            front += ["--config", args[j + 1]]
+            j += 2
+            continue
+        if word.startswith("--config="):
+            front.append(word)
+        elif word.startswith("-c") and len(word) > 2 and not word.startswith("--"):
+            front += ["--config", word[2:]]
+        else:
+            rest.append(word)
+        j += 1
+    return front + rest
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
+    args = config_first(sys.argv[1:] if argv is None else list(argv))
     if args in (["--version"], ["-V"]):
         from keycliq_ops import __version__
 

@@ -36,13 +36,17 @@ app = typer.Typer(
         "checklists and Dataclip gates, promote to production, roll back, and keep a "
         "tamper-evident ledger of it all.\n\n"
         "Exit codes: 0 ok, 1 a gate failed, 2 usage or config error, "
-        "3 an outside system failed (API, git, database), 130 interrupted."
+        "3 an outside system failed (API, git, database), 130 interrupted.\n\n"
+        "-e/--env ENV names the environment on every command that acts on one: a name "
+        "from keycliq.yaml (staging) or its Heroku app name (keycliq-staging). "
+        "-c/--config FILE may come before or after the command."
     ),
     epilog=(
         "\b\nExamples:\n"
         "  keycliq status                    where each environment stands\n"
         "  keycliq deploy staging            the whole staging runbook\n"
-        "  keycliq dataclips run A C --app staging\n"
+        "  keycliq dataclips run A C -e staging\n"
+        "  keycliq logs -e production -c ../other/keycliq.yaml\n"
         "  keycliq promote                   staging's release to production"
     ),
     no_args_is_help=True,
@@ -68,7 +72,8 @@ def _root(
         "--config",
         "-c",
         help="Path to keycliq.yaml (default: found by walking up from the current folder; "
-        "or $KEYCLIQ_CONFIG).",
+        "or $KEYCLIQ_CONFIG). May also be given after the command: "
+        "keycliq deploy staging -c other.yaml",
         envvar="KEYCLIQ_CONFIG",
         show_envvar=False,
     ),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import typer
 
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, load, out
+from keycliq_ops.cli.envopt import ENVS_OPTION
 
 app = typer.Typer(
     help="Validate, show, audit and document keycliq.yaml.\n\n"
-    "Examples: keycliq config validate · keycliq config check staging · "
+    "Examples: keycliq config validate · keycliq config check -e staging · "
     "keycliq config show --json",
     no_args_is_help=True,
 )
@@ -61,22 +62,32 @@ def reference() -> None:
     help="Audit the apps' config vars: required vars set and not placeholders, APP_URL https "
     "and matching, NODE_ENV, SESSION_SECRET long enough and different per environment, a "
     "mailer key where mail is required. Values are shown masked. Exit 1 on a problem.\n\n"
-    "Example: keycliq config check staging production",
+    "The environments are the arguments or -e ENV (each a name from keycliq.yaml or its "
+    "Heroku app name); default: all.\n\n"
+    "\b\nExamples:\n"
+    "  keycliq config check staging production\n"
+    "  keycliq config check -e keycliq-production --json",
 )
 def check(
     ctx: typer.Context,
-    envs: list[str] = typer.Argument(None, help="Environments to audit (default: all)."),
+    envs: list[str] = typer.Argument(
+        None,
+        metavar="ENV",
+        help="Environments to audit (from keycliq.yaml, or their Heroku app names); same "
+        "as -e ENV. Default: all.",
+        show_default=False,
+    ),
+    env_opts: list[str] = ENVS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from keycliq_ops.cli.common import heroku_client
+    from keycliq_ops.cli.envopt import pick_envs
     from keycliq_ops.ops.config_audit import audit_config, secret_digest
 
     loaded = load(ctx)
-    names = list(envs) if envs else list(loaded.config.environments)
-    for name in names:
-        loaded.env(name)
+    names = pick_envs(loaded, envs, env_opts)
     every = list(loaded.config.environments)
     with heroku_client() as client, ThreadPoolExecutor(max_workers=4) as pool:
         fetched = dict(

@@ -23,7 +23,7 @@ app = typer.Typer(
     help="Read-only SQL checks (Dataclips) against an app's database: list, show, run, trend.\n\n"
     "Exit codes of run: 0 all passed (warnings allowed), 1 a check failed or errored, "
     "2 usage (unknown id, missing --param), 3 database unreachable.\n\n"
-    "Example: keycliq dataclips run E1 E2 E3 --app staging",
+    "Example: keycliq dataclips run E1 E2 E3 -e staging",
     no_args_is_help=True,
 )
 
@@ -51,10 +51,13 @@ def _maybe_load(ctx: typer.Context) -> LoadedConfig | None:
 
 
 def _catalog(loaded: LoadedConfig | None) -> Catalog:
-    from keycliq_ops.config.loading import SHIPPED_DATACLIPS
+    """The layered catalogue: the shipped checks, then the repository's ``dataclips/``."""
+    from keycliq_ops.config.loading import shipped_dataclips
     from keycliq_ops.dataclips import load_catalog
 
-    return load_catalog(loaded.dataclips_dir if loaded is not None else SHIPPED_DATACLIPS)
+    if loaded is not None:
+        return loaded.dataclip_catalog()
+    return load_catalog(shipped_dataclips())
 
 
 def _history_path(loaded: LoadedConfig | None) -> Path:
@@ -63,43 +66,33 @@ def _history_path(loaded: LoadedConfig | None) -> Path:
     return loaded.history_path if loaded is not None else default_history_path()
 
 
-def _app_name(loaded: LoadedConfig | None, name: str) -> str:
-    """``--app`` takes an environment of keycliq.yaml (``staging``) or a Heroku app name."""
-    if loaded is None:
-        return name
-    if name in loaded.config.environments:
-        return loaded.env(name).app
-    if any(e.app == name for e in loaded.config.environments.values()):
-        return name
-    return loaded.env(name).app  # raises: unknown environment, with the known ones
+def _pick_app(loaded: LoadedConfig | None, *given: str | None) -> str | None:
+    """``-e/--env`` (or its deprecated alias ``--app/-a``) names an environment of
+    keycliq.yaml (``staging``) or a Heroku app name; the app it names (envopt.pick_app)."""
+    from keycliq_ops.cli.envopt import pick_app
+
+    return pick_app(loaded, *given)
 
 
-def _database(
-    loaded: LoadedConfig | None, app_or_env: str | None, url: str | None
-) -> tuple[str, str]:
-    """The database URL to use and the label it is recorded under (never the URL)."""
+def _database(app_name: str | None, url: str | None) -> tuple[str, str]:
+    """The database URL to use (the app's DATABASE_URL, or ``url``) and the label it is
+    recorded under (never the URL)."""
     from keycliq_ops.adapters import db
-    from keycliq_ops.base.errors import ConfigError, UsageError
+    from keycliq_ops.base.errors import UsageError
 
-    if app_or_env and url:
-        raise UsageError("give either --app or --database-url, not both")
+    if app_name and url:
+        raise UsageError("give either -e/--env or --database-url, not both")
     if url:
         return url, db.describe(url)
-    if not app_or_env:
+    if not app_name:
         raise UsageError(
-            "which database? pass --app ENV or --database-url URL",
+            "which database? pass -e ENV or --database-url URL",
             hint="or set KEYCLIQ_DATABASE_URL",
         )
     from keycliq_ops.cli.common import heroku_client
 
-    app_name = _app_name(loaded, app_or_env)
     with heroku_client() as client:
-        found = client.config_vars(app_name).get("DATABASE_URL")
-    if not found:
-        raise ConfigError(
-            f"the app {app_name} has no DATABASE_URL config var",
-            hint="attach Heroku Postgres to the app, or pass --database-url",
-        )
+        found = db.database_url_of(lambda: client.config_vars(app_name), app_name)
     return found, app_name
 
 
@@ -133,7 +126,9 @@ def _verdict(v: str) -> str:
 
 @app.command(
     "list",
-    help="List the catalogue (paths.dataclips in keycliq.yaml, else the shipped checks).\n\n"
+    help="List the catalogue: the shipped checks, then the repository's own (dataclips/ "
+    "beside keycliq.yaml, or paths.dataclips), which add ids or replace shipped ones; the "
+    "source column says which.\n\n"
     "Example: keycliq dataclips list --tag integrity",
 )
 def list_(
@@ -167,14 +162,19 @@ def list_(
                     ],
                     "expectations": [f"{e.level}: {e.text}" for e in c.expectations],
                     "path": str(c.path),
+                    "source": c.layer,
+                    "overrides_shipped": c.overrides is not None,
+                    "overrides": str(c.overrides) if c.overrides is not None else None,
                 }
                 for c in clips
             ]
         )
         return
-    table = Table(title=f"Dataclips in {catalog.folder}", title_justify="left")
-    for name in ("id", "title", "severity", "params", "expectations", "tags"):
-        table.add_column(name, justify="right" if name == "expectations" else "left")
+    table = Table(title=f"Dataclips: {catalog.description}", title_justify="left")
+    for name in ("id", "title", "severity", "params", "expectations", "tags", "source"):
+        table.add_column(
+            name, justify="right" if name == "expectations" else "left", no_wrap=name == "source"
+        )
     for c in clips:
         params = ", ".join(p.name + ("" if p.required else "?") for p in c.params)
         table.add_row(
@@ -184,6 +184,7 @@ def list_(
             params or "-",
             str(len(c.expectations)) or "-",
             ", ".join(c.tags),
+            c.origin,
         )
     out().print(table)
 
@@ -220,6 +221,8 @@ def show(
                 ],
                 "expectations": [{"level": e.level, "text": e.text} for e in clip.expectations],
                 "path": str(clip.path),
+                "source": clip.layer,
+                "overrides_shipped": clip.overrides is not None,
                 "sql": clip.sql,
             }
         )
@@ -303,7 +306,7 @@ def _render_run(run: DataclipRun) -> None:
     help="Run checks read-only against a database and print a table per check. "
     "The URL is fetched from the app's config vars (never printed, never stored) or given "
     "with --database-url.\n\n"
-    "Example: keycliq dataclips run A C --app production --param userId=ckx1…",
+    "Example: keycliq dataclips run A C -e production --param userId=ckx1…",
 )
 def run(
     ctx: typer.Context,
@@ -314,17 +317,26 @@ def run(
         False,
         "--all",
         help="Run every check in the catalogue. Example: keycliq dataclips run --all "
-        "--app staging --param userId=ckx1abc",
+        "-e staging --param userId=ckx1abc",
     ),
     tag: str | None = typer.Option(
         None, "--tag", help="Run the checks with this tag, e.g. --tag integrity."
+    ),
+    env_opt: str | None = typer.Option(
+        None,
+        "--env",
+        "-e",
+        metavar="ENV",
+        help="Environment in keycliq.yaml (e.g. staging) or Heroku app name whose "
+        "DATABASE_URL to use. Example: -e staging",
+        show_default=False,
     ),
     app_: str | None = typer.Option(
         None,
         "--app",
         "-a",
-        help="Environment in keycliq.yaml (e.g. staging) or Heroku app name whose "
-        "DATABASE_URL to use. Example: --app staging",
+        hidden=True,
+        help="Deprecated alias of -e/--env (kept working). Example: --app staging",
     ),
     database_url: str | None = typer.Option(
         None,
@@ -353,7 +365,7 @@ def run(
         False,
         "--fail-on-warn",
         help="Exit 1 when a check warns (default: warnings pass). "
-        "Example: keycliq dataclips run H I --app staging --fail-on-warn",
+        "Example: keycliq dataclips run H I -e staging --fail-on-warn",
     ),
     no_history: bool = typer.Option(
         False,
@@ -410,7 +422,7 @@ def run(
 
     for check_id in dict.fromkeys(selected):
         bind_values(catalog.get(check_id), params)
-    url, target = _database(loaded, app_, database_url)
+    url, target = _database(_pick_app(loaded, env_opt, app_), database_url)
     history = _history_path(loaded)
     console = err()
     progress = console.is_terminal and not as_json
@@ -442,7 +454,9 @@ def run(
         emit_json(result)
     else:
         _render_run(result)
-    bad = [r.id for r in result.results if r.verdict in ("fail", "error")]
+    from keycliq_ops.dataclips.verdicts import failing_ids
+
+    bad = failing_ids(result.results)
     warned = [r.id for r in result.results if r.verdict == "warn"]
     if bad:
         raise GateFailed(f"Dataclips failed: {', '.join(bad)} (on {target})")
@@ -480,17 +494,26 @@ def _render_trend(t: Trend) -> None:
     "trend",
     help="Show how a check's numbers moved over past runs, the change since the previous "
     "run, and jumps beyond dataclips.trend_jump_ratio.\n\n"
-    "Example: keycliq dataclips trend A --app production --last 5",
+    "Example: keycliq dataclips trend A -e production --last 5",
 )
 def trend_(
     ctx: typer.Context,
     check_id: str = typer.Argument(..., metavar="ID", help="The check's id, e.g. A."),
+    env_opt: str | None = typer.Option(
+        None,
+        "--env",
+        "-e",
+        metavar="ENV",
+        help="Only runs against this environment (keycliq.yaml name or Heroku app name; "
+        "default: the latest run's target). Example: -e staging",
+        show_default=False,
+    ),
     app_: str | None = typer.Option(
         None,
         "--app",
         "-a",
-        help="Only runs against this environment/app (default: the latest run's target). "
-        "Example: --app staging",
+        hidden=True,
+        help="Deprecated alias of -e/--env (kept working). Example: --app staging",
     ),
     database_url: str | None = typer.Option(
         None,
@@ -521,12 +544,11 @@ def trend_(
     catalog = _catalog(loaded)
     clip_id = catalog.get(check_id).id
     settings = loaded.config.dataclips if loaded is not None else DataclipSettings()
-    if app_ and database_url:
-        raise UsageError("give either --app or --database-url, not both")
+    app_name = _pick_app(loaded, env_opt, app_)
+    if app_name and database_url:
+        raise UsageError("give either -e/--env or --database-url, not both")
     path = _history_path(loaded)
-    target = (
-        _app_name(loaded, app_) if app_ else db.describe(database_url) if database_url else None
-    )
+    target = app_name or (db.describe(database_url) if database_url else None)
     if target is None:
         latest = [e for e in read_history(path) if clip_id in e["checks"]]
         target = str(latest[-1].get("target")) if latest else None

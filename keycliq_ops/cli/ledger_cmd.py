@@ -16,7 +16,7 @@ app = typer.Typer(
     help="The deploy ledger: every deploy, promotion and rollback, hash-chained.\n\n"
     "The file is `paths.ledger` of keycliq.yaml (default .keycliq/ledger.jsonl); "
     "KEYCLIQ_LEDGER=FILE reads another one (no keycliq.yaml needed).\n\n"
-    "Examples: keycliq ledger list --env production · keycliq ledger verify · "
+    "Examples: keycliq ledger list -e production · keycliq ledger verify · "
     "keycliq ledger export 20261128T0305 --format html -o report.html",
     no_args_is_help=True,
 )
@@ -44,12 +44,17 @@ def _ledger(ctx: typer.Context) -> Ledger:
     help="Show the latest actions, newest first: id, when, action, environment, commit, "
     "release, who, outcome, duration. A start with no completion whose process is gone "
     "shows as interrupted.\n\n"
-    "Example: keycliq ledger list --env production --since 30d --outcome failed",
+    "Example: keycliq ledger list -e production --since 30d --outcome failed",
 )
 def list_(
     ctx: typer.Context,
     env: str | None = typer.Option(
-        None, "--env", "-e", help="Only this environment. Example: --env staging"
+        None,
+        "--env",
+        "-e",
+        metavar="ENV",
+        help="Only this environment: a name from keycliq.yaml or its Heroku app name (a "
+        "name no longer in keycliq.yaml is matched as recorded). Example: -e staging",
     ),
     action: str | None = typer.Option(
         None,
@@ -78,7 +83,7 @@ def list_(
 
     ledger = _ledger(ctx)
     filters = Filters(
-        environment=env,
+        environment=_env_filter(ctx, env),
         action=action,
         status=outcome,
         since=parse_since(since) if since else None,
@@ -111,6 +116,23 @@ def list_(
             fmt_duration(s.duration_ms),
         )
     _print_wide(table)
+
+
+def _env_filter(ctx: typer.Context, env: str | None) -> str | None:
+    """``-e`` resolved against keycliq.yaml when there is one (an app name → its
+    environment); without one (``KEYCLIQ_LEDGER`` alone) the name is matched as given."""
+    import os
+
+    from keycliq_ops.cli.common import state
+    from keycliq_ops.cli.envopt import filter_env
+    from keycliq_ops.config import find_config
+
+    if env is None:
+        return None
+    explicit = state(ctx).config_path
+    if explicit is None and not os.environ.get("KEYCLIQ_CONFIG") and find_config() is None:
+        return env
+    return filter_env(load(ctx), env)
 
 
 def _print_wide(renderable: Any) -> None:

@@ -1,4 +1,5 @@
-"""``keycliq logs ENV`` (the log lines that matter) and ``keycliq watch ENV`` (post-deploy)."""
+"""``keycliq logs [-e] ENV`` (the log lines that matter) and ``keycliq watch [-e] ENV``
+(post-deploy)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, heroku_client, load, out
+from keycliq_ops.cli.envopt import ENV_ARGUMENT, ENV_OPTION
 
 if TYPE_CHECKING:
     from keycliq_ops.ops.logs import LogEvent, Summary, WatchResult
@@ -20,7 +22,7 @@ LOGS_HELP = (
     "Exit 0, 2 usage, 3 Heroku failed.\n\n"
     "\b\nExamples:\n"
     "  keycliq logs staging\n"
-    "  keycliq logs production --lines 1500 --summary\n"
+    "  keycliq logs -e keycliq-production --lines 1500 --summary\n"
     "  keycliq logs production --only errors --tail\n"
     "  keycliq logs staging --only openai-failed,scan --json | jq .message"
 )
@@ -34,7 +36,7 @@ WATCH_HELP = (
     "Exit 0 clean, 1 the watch failed, 2 usage, 3 Heroku failed, 130 interrupted.\n\n"
     "\b\nExamples:\n"
     "  keycliq watch production\n"
-    "  keycliq watch staging --for 90s --max H12=2 --max R14=0\n"
+    "  keycliq watch -e staging --for 90s --max H12=2 --max R14=0\n"
     "  keycliq watch production --for 10m --max-errors 3 --json"
 )
 
@@ -47,14 +49,14 @@ def register_watch(app: typer.Typer) -> None:
     app.command("watch", help=WATCH_HELP)(watch)
 
 
-ENV_ARGUMENT = typer.Argument(..., help="Environment from keycliq.yaml, e.g. staging.")
 _STYLE = {"error": "bold red", "warning": "yellow"}
 _INFO_STYLE = {"scan": "cyan", "cloudinary-deleted": "green"}
 
 
 def logs(
     ctx: typer.Context,
-    env: str = ENV_ARGUMENT,
+    env_arg: str | None = ENV_ARGUMENT,
+    env_opt: str | None = ENV_OPTION,
     lines: int = typer.Option(
         100,
         "--lines",
@@ -99,12 +101,15 @@ def logs(
     ),
 ) -> None:
     from keycliq_ops.base.errors import UsageError
+    from keycliq_ops.cli.envopt import pick_env
     from keycliq_ops.ops.logs import Summary, parse_kinds, read_logs
 
     if source is not None and source not in ("app", "heroku"):
         raise UsageError(f"--source {source!r}: expected app or heroku")
     kinds = parse_kinds(only)
-    target = load(ctx).env(env)
+    loaded = load(ctx)
+    env = pick_env(loaded, env_arg, env_opt, what="keycliq logs")
+    target = loaded.env(env)
     counted = Summary()
     interrupted = False
     with heroku_client() as client:
@@ -135,7 +140,8 @@ def logs(
 
 def watch(
     ctx: typer.Context,
-    env: str = ENV_ARGUMENT,
+    env_arg: str | None = ENV_ARGUMENT,
+    env_opt: str | None = ENV_OPTION,
     duration: str = typer.Option(
         "5m",
         "--for",
@@ -164,12 +170,15 @@ def watch(
     as_json: bool = JSON_OPTION,
 ) -> None:
     from keycliq_ops.base.errors import GateFailed, Interrupted
+    from keycliq_ops.cli.envopt import pick_env
     from keycliq_ops.ops.logs import WatchPolicy, parse_duration, parse_limits
     from keycliq_ops.ops.logs import watch as run_watch
 
     seconds = parse_duration(duration)
     policy = WatchPolicy(max_errors=max_errors, limits=parse_limits(limits))
-    target = load(ctx).env(env)
+    loaded = load(ctx)
+    env = pick_env(loaded, env_arg, env_opt, what="keycliq watch")
+    target = loaded.env(env)
     if not as_json:
         since = "from now" if from_now else "since its current release"
         err().print(f"watching {target.app} ({env}) for {duration.strip()}, {since}…")

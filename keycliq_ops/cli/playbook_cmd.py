@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, heroku_client, load, out
+from keycliq_ops.cli.envopt import ENV_OPTION
 
 if TYPE_CHECKING:
     from keycliq_ops.ops.playbooks import Playbook, PlaybookReport
@@ -17,7 +18,7 @@ app = typer.Typer(
     "(Cloudinary). `run` does the automatable diagnosis and prints the manual next steps.\n\n"
     "Exit codes of run: 0 nothing wrong, 1 a finding is an error, 2 usage, "
     "3 Heroku or the database failed.\n\n"
-    "Example: keycliq playbook run scan-failures --env production",
+    "Example: keycliq playbook run scan-failures -e production",
     no_args_is_help=True,
 )
 
@@ -91,20 +92,19 @@ def _describe(p: Playbook) -> dict[str, object]:
     "run",
     help="Diagnose an incident on an environment: classify the app's recent log lines, "
     "audit the playbook's config vars (values masked), run its Dataclips on the app's "
-    "database; then print the findings (each with a severity) and the manual next steps.\n\n"
+    "database; then print the findings (each with a severity) and the manual next steps. "
+    "-e ENV is an environment of keycliq.yaml or its Heroku app name.\n\n"
     "Exit 0 nothing wrong, 1 a finding is an error, 2 usage, 3 Heroku or the database "
     "failed.\n\n"
     "\b\nExamples:\n"
-    "  keycliq playbook run scan-failures --env production\n"
-    "  keycliq playbook run data-integrity --env staging --json\n"
+    "  keycliq playbook run scan-failures -e production\n"
+    "  keycliq playbook run data-integrity -e keycliq-staging --json\n"
     "  keycliq playbook run email --env production --lines 1500",
 )
 def run(
     ctx: typer.Context,
     name: str = NAME_ARGUMENT,
-    env: str = typer.Option(
-        ..., "--env", "-e", help="Environment from keycliq.yaml. Example: --env production"
-    ),
+    env_opt: str | None = ENV_OPTION,
     lines: int = typer.Option(
         500,
         "--lines",
@@ -120,11 +120,13 @@ def run(
     ),
 ) -> None:
     from keycliq_ops.base.errors import GateFailed
+    from keycliq_ops.cli.envopt import pick_env
     from keycliq_ops.dataclips import load_catalog
     from keycliq_ops.ops.playbooks import get_playbook, run_playbook
 
     playbook = get_playbook(name)
     loaded = load(ctx)
+    env = pick_env(loaded, env_opt, what=f"keycliq playbook run {playbook.name}")
     target = loaded.env(env)
     with heroku_client() as client:
         report = run_playbook(

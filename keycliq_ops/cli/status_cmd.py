@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, heroku_client, load, out
+from keycliq_ops.cli.envopt import ENVS_OPTION
 
 if TYPE_CHECKING:
     from keycliq_ops.ops.status import Comparison, StatusReport
@@ -14,9 +15,11 @@ if TYPE_CHECKING:
 HELP = (
     "Show each environment's app, current release (version, status, age), the commit it "
     "runs and its pipeline stage; the local branch and commit; and whether staging is ahead "
-    "of production, by which commits.\n\n"
-    "Exit 0, or 3 when an environment could not be read.\n\n"
-    "Example: keycliq status  ·  keycliq status --json | jq '.comparisons'"
+    "of production, by which commits. -e ENV (repeatable; a name from keycliq.yaml or its "
+    "Heroku app name) shows only those environments and the comparisons involving them.\n\n"
+    "Exit 0, or 3 when a shown environment could not be read.\n\n"
+    "Example: keycliq status  ·  keycliq status -e production  ·  "
+    "keycliq status --json | jq '.comparisons'"
 )
 
 
@@ -24,17 +27,23 @@ def register(app: typer.Typer) -> None:
     app.command("status", help=HELP)(status)
 
 
-def status(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+def status(
+    ctx: typer.Context, env_opts: list[str] = ENVS_OPTION, as_json: bool = JSON_OPTION
+) -> None:
     from keycliq_ops.base.errors import HerokuError
+    from keycliq_ops.cli.envopt import pick_envs
     from keycliq_ops.ops.status import collect_status
 
     loaded = load(ctx)
+    shown = pick_envs(loaded, None, env_opts) if env_opts else None
     with heroku_client() as client:
         if err().is_terminal and not as_json:
             with err().status(f"asking Heroku about {len(loaded.config.environments)} apps…"):
                 report = collect_status(loaded, client)
         else:
             report = collect_status(loaded, client)
+    if shown is not None:
+        report = only(report, shown)
     if as_json:
         emit_json(report)
     else:
@@ -43,6 +52,18 @@ def status(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     if failed:
         names = ", ".join(f"{env.name} ({env.app})" for env in failed)
         raise HerokuError(f"could not read {names}: see above", hint=failed[0].hint)
+
+
+def only(report: StatusReport, names: list[str]) -> StatusReport:
+    """The report narrowed to the environments ``names`` and the comparisons that involve
+    one of them (the local checkout's included)."""
+    wanted = set(names)
+    return report.model_copy(
+        update={
+            "environments": [e for e in report.environments if e.name in wanted],
+            "comparisons": [c for c in report.comparisons if c.base in wanted or c.head in wanted],
+        }
+    )
 
 
 def _age(seconds: int) -> str:

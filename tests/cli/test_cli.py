@@ -11,7 +11,7 @@ import pytest
 from keycliq_ops import __version__
 from keycliq_ops.config.reference import render_reference
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_version_fast_path(cli) -> None:  # type: ignore[no-untyped-def]
@@ -69,7 +69,9 @@ def test_unknown_option_is_a_usage_error(cli) -> None:  # type: ignore[no-untype
 def test_init_then_validate_then_show(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert cli("init", "--dir", str(tmp_path)).code == 0
     again = cli("init", "--dir", str(tmp_path))
-    assert again.code == 2 and "exists" in again.stderr and "--force" in again.stderr
+    # init never overwrites: it keeps every file and says so (--force rewrites keycliq.yaml)
+    assert again.code == 0 and "exists" in again.stderr and "--force" in again.stderr
+    assert "kept" in again.stderr and "wrote" not in again.stderr
     cfg = str(tmp_path / "keycliq.yaml")
     ok = cli("--config", cfg, "config", "validate")
     assert ok.code == 0 and "2 environments" in ok.stderr

@@ -20,7 +20,7 @@ import typer
 
 from keycliq_ops.cli.app import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 OWN_DOCS = [README, ROOT / "docs" / "demo.md", ROOT / "docs" / "runbook-mapping.md"]
 ROOT_OPTIONS = {"-c", "--config", "-V", "--version", "-h", "--help"}

@@ -155,8 +155,18 @@ def test_csv_writes_one_file_per_check(cli, clean, tmp_path: Path) -> None:  # t
     assert (out / "E1.csv").read_text().splitlines()[0] == "total,both_null,both_set,correct_xor"
 
 
-def test_app_fetches_database_url_from_config_vars(
-    cli, pg_url: str, tmp_path: Path, monkeypatch
+@pytest.mark.parametrize(
+    "how",
+    [
+        ("-e", "staging"),
+        ("--env", "keycliq-staging"),
+        ("--app", "staging"),  # the deprecated alias of -e/--env, kept working
+        ("-a", "keycliq-staging"),
+        ("-e", "staging", "--app", "keycliq-staging"),  # the same environment twice
+    ],
+)
+def test_env_fetches_database_url_from_config_vars(
+    cli, pg_url: str, tmp_path: Path, monkeypatch, how: tuple[str, ...]
 ) -> None:  # type: ignore[no-untyped-def]
     seed(pg_url)
     (tmp_path / "work" / "keycliq.yaml").write_text(
@@ -170,7 +180,7 @@ def test_app_fetches_database_url_from_config_vars(
                 200, json={"DATABASE_URL": pg_url, "NODE_ENV": "production"}
             )
         )
-        result = cli("dataclips", "run", "E1", "--app", "staging", "--json")
+        result = cli("dataclips", "run", "E1", *how, "--json")
     assert route.called
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)

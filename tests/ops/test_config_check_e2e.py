@@ -39,3 +39,25 @@ def test_unknown_environment_is_a_usage_error(world: World, cli) -> None:  # typ
     result = cli("config", "check", "qa")
     assert result.code == 2
     assert "unknown environment 'qa'" in result.stderr
+    assert cli("config", "check", "-e", "qa").code == 2
+    two = cli("config", "check", "staging", "-e", "production")
+    assert two.code == 2 and "named twice, differently" in two.stderr
+
+
+def test_environments_by_dash_e_and_app_name(world: World, cli) -> None:  # type: ignore[no-untyped-def]
+    for args in (
+        ("-e", "keycliq-production"),
+        ("--env", "production"),
+        ("keycliq-production",),
+        ("production", "-e", "keycliq-production"),
+    ):
+        result = cli("config", "check", *args, "--json")
+        assert result.code == 0, (args, result)
+        data = json.loads(result.stdout)
+        assert [e["environment"] for e in data["environments"]] == ["production"], args
+    both = cli("config", "check", "-e", "staging", "-e", "keycliq-production", "--json")
+    assert both.code == 0, both
+    assert [e["environment"] for e in json.loads(both.stdout)["environments"]] == [
+        "staging",
+        "production",
+    ]

@@ -53,6 +53,13 @@ def test_logs_summary_counts_kinds(world: World, cli) -> None:  # type: ignore[n
     assert kinds["H12"]["count"] == 1
     assert kinds["scan"]["first_seen"] <= kinds["scan"]["last_seen"]
 
+    # The same environment named with -e, by its name or by its Heroku app's.
+    for how in (("-e", "staging"), ("--env", STAGING), (STAGING, "-e", "staging")):
+        same = cli("logs", *how, "--summary", "--json")
+        assert same.code == 0, (how, same)
+        assert json.loads(same.stdout)["kinds"] == kinds
+        assert json.loads(same.stdout)["environment"] == "staging"
+
     table = cli("logs", "staging", "--summary")
     assert table.code == 0, table
     assert "openai-failed" in table.stdout and "H12" in table.stdout
@@ -99,6 +106,9 @@ def test_logs_usage_errors(world: World, cli) -> None:  # type: ignore[no-untype
     assert bad_source.code == 2 and "--source" in bad_source.stderr
     bad_env = cli("logs", "nowhere")
     assert bad_env.code == 2 and "unknown environment" in bad_env.stderr
+    assert "(known: staging, production)" in bad_env.stderr
+    two = cli("logs", "staging", "-e", "keycliq-production")
+    assert two.code == 2 and "two environments named (production, staging)" in two.stderr
 
 
 def test_watch_fails_on_errors_and_names_rollback(world: World, cli) -> None:  # type: ignore[no-untyped-def]
@@ -116,6 +126,10 @@ def test_watch_fails_on_errors_and_names_rollback(world: World, cli) -> None:  #
     assert {b["kind"] for b in doc["breaches"]} == {"openai-failed", "H12"}
     assert doc["rollback_command"] == "keycliq rollback staging"
     assert doc["summary"]["kinds"]["scan"]["count"] == 2
+
+    by_app = cli("watch", "-e", STAGING, "--for", "2s", "--json")
+    assert by_app.code == 1, by_app
+    assert json.loads(by_app.stdout)["environment"] == "staging"
 
     tolerated = cli("watch", "staging", "--for", "2s", "--max", "H12=1", "--max", "openai-failed=1")
     assert tolerated.code == 0, tolerated

@@ -53,6 +53,12 @@ def test_list_and_show(world: World, cli) -> None:  # type: ignore[no-untyped-de
     assert unknown.code == 2 and "scan-failures" in unknown.stderr
     bad_env = cli("playbook", "run", "email", "--env", "qa")
     assert bad_env.code == 2, bad_env
+    assert "unknown environment 'qa' (known: staging, production)" in bad_env.stderr
+    none = cli("playbook", "run", "email")
+    assert none.code == 2 and "hint: name it with -e ENV" in none.stderr
+    by_app = cli("playbook", "run", "email", "-e", STAGING, "--json")
+    assert by_app.code == 0, by_app
+    assert json.loads(by_app.stdout)["environment"] == "staging"
 
 
 def test_scan_failures(world: World, cli) -> None:  # type: ignore[no-untyped-def]
