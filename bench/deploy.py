@@ -1,8 +1,8 @@
 """A full staging deploy against the local stand-in: keycliq beside the bare commands.
 
-keycliq: ``run_deploy`` (preflight, tests, git push, build, release + release phase,
-migrations, Dataclip gate E1 E2 E3 F G, ledger records and report; the checklist is skipped
-because a person's answers are not machine work).
+keycliq: the deploy action run by the release lifecycle (preflight, tests, git push, build,
+release + release phase, migrations, Dataclip gate E1 E2 E3 F G, ledger records and report;
+the checklist is skipped because a person's answers are not machine work).
 The bare work, in the same run: the same test command, ``git push heroku-staging
 <commit>:main``, then what a script would do: find the build of the commit, poll the release
 once a second until it is final, and run the same gate SQL one statement after another.
@@ -36,8 +36,9 @@ from keycliq_ops.config import load_config
 from keycliq_ops.dataclips import load_catalog
 from keycliq_ops.dataclips.executor import bind_values
 from keycliq_ops.ledger import Ledger
-from keycliq_ops.release.deploy import DeployOptions, run_deploy
-from keycliq_ops.release.session import ReleaseContext
+from keycliq_ops.release.deploy import DeployOptions, deploy_action
+from keycliq_ops.release.lifecycle import check, run_action
+from keycliq_ops.release.session import Session
 from keycliq_ops.standin import Sandbox
 from keycliq_ops.standin.pgembed import start_postgres
 from keycliq_ops.standin.provision import provision
@@ -74,7 +75,7 @@ def keycliq_deploy(sb: Sandbox, repo: Path, recorder: Recorder) -> float:
     loaded = load_config(repo / "keycliq.yaml")
     client = HerokuClient(sb.token, sb.url, transport=recorder)
     r = Repo.discover(repo)
-    ctx = ReleaseContext(
+    session = Session(
         loaded=loaded,
         env_name="staging",
         client=client,
@@ -84,7 +85,8 @@ def keycliq_deploy(sb: Sandbox, repo: Path, recorder: Recorder) -> float:
         branch=r.current_branch(),
     )
     t0 = time.perf_counter()
-    outcome = run_deploy(ctx, DeployOptions(skip={"checklist": "benchmark"}), lambda e: None)
+    action = deploy_action(session, DeployOptions(skip={"checklist": "benchmark"}))
+    outcome = run_action(check(action), lambda e: None)
     took = time.perf_counter() - t0
     client.close()
     if outcome.result.outcome != "succeeded":

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-    from keycliq_ops.release.stepper import Event, PipelineResult, StepRecord
+    from keycliq_ops.release.stepper import Event, RunResult, StepRecord
 
 _MARK = {
     "succeeded": ("✓", "green"),
@@ -172,7 +172,7 @@ def render_plan(console: Console, plan: list[tuple[str, str, str]]) -> None:
     console.print(table)
 
 
-def render_summary(console: Console, result: PipelineResult, extra: dict[str, str]) -> None:
+def render_summary(console: Console, result: RunResult, extra: dict[str, str]) -> None:
     from rich.table import Table
 
     table = Table(show_header=True, header_style="bold")

@@ -1,19 +1,36 @@
-"""What deploy, promote and rollback share on the command line: building the context,
-choosing the prompter, confirming, and rendering the outcome."""
+"""What every command that changes an environment (deploy, promote, rollback, secrets
+rotate) shares on the command line: :func:`run_release`, the one runner (the session, the
+prompter, the dry run, the preview, the check, the confirmation, the progress display, the
+lifecycle, the rendering), and the option declarations."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from keycliq_ops.cli.common import err, load, out
+from keycliq_ops.cli.common import err, out
 
 if TYPE_CHECKING:
-    from keycliq_ops.release.session import ReleaseContext
-    from keycliq_ops.release.stepper import PipelineResult
+    from keycliq_ops.config import LoadedConfig
+    from keycliq_ops.release.lifecycle import Action, ActionOutcome, Confirmation
+    from keycliq_ops.release.session import Session
+    from keycliq_ops.release.stepper import RunResult
+
+
+def help_text(about: str, examples: list[str], *, exit_codes: str | None = None) -> str:
+    """A release command's help: what it does, its exit codes, its examples (one a line)."""
+    parts = [about] + ([f"Exit codes: {exit_codes}."] if exit_codes else [])
+    listed = "\n".join(f"  keycliq {example}" for example in examples)
+    return "\n\n".join(parts) + "\n\n\b\nExamples:\n" + listed
+
+
+Lines = Callable[["ActionOutcome[Any]"], dict[str, str]]
+Tail = Callable[["ActionOutcome[Any]"], None]
 
 YES_OPTION = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
 ANSWERS_OPTION = typer.Option(
@@ -57,59 +74,228 @@ PARAM_OPTION = typer.Option(
 )
 
 
+class LateSink:
+    """The progress display, once it exists: what a prompt pauses while it asks."""
+
+    def __init__(self) -> None:
+        self.sink: Any = None
+
+    def suspend(self) -> None:
+        suspend = getattr(self.sink, "suspend", None)
+        if suspend:
+            suspend()
+
+    def resume(self) -> None:
+        resume = getattr(self.sink, "resume", None)
+        if resume:
+            resume()
+
+
 class SuspendingPrompter:
     """A terminal prompter that pauses the live progress display while it asks."""
 
-    def __init__(self, inner: Any, sink: Any = None) -> None:
+    def __init__(self, inner: Any, display: LateSink) -> None:
         self._inner = inner
-        self.sink = sink  # set once the progress display exists
+        self._display = display
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     def ask(self, question: Any) -> Any:
-        suspend = getattr(self.sink, "suspend", None)
-        if suspend:
-            suspend()
+        self._display.suspend()
         try:
             return self._inner.ask(question)
         finally:
-            resume = getattr(self.sink, "resume", None)
-            if resume:
-                resume()
+            self._display.resume()
 
 
-def build_context(
-    ctx: typer.Context,
+@dataclass
+class ReleaseFlags:
+    """The flags every such command shares (those it has; the rest keep their default)."""
+
+    yes: bool = False
+    as_json: bool = False
+    dry_run: bool = False
+    answers: Path | None = None
+    params: list[str] = field(default_factory=list)
+    confirm: str | None = None  # --confirm APP
+    two_factor_code: str | None = None
+    json_events: bool = True  # with --json: the events too (else only the result object)
+    skip: dict[str, str] = field(default_factory=dict)  # --skip STEP … --reason WHY
+
+
+def release_command(*, app_confirmed: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Declare the flags every release command shares (``--yes``, ``--answers``, ``--json``,
+    ``--dry-run``, ``--skip``/``--reason``, ``--param``; with ``app_confirmed`` also
+    ``--confirm APP`` and ``--two-factor-code``) once: the decorated command takes its own
+    options and ``flags: ReleaseFlags``."""
+    shared: list[tuple[str, Any, Any]] = [
+        ("yes", bool, NO_QUESTIONS_OPTION if app_confirmed else YES_OPTION),
+        ("answers", Path | None, ANSWERS_OPTION),
+        ("as_json", bool, JSON_EVENTS_OPTION),
+        ("dry_run", bool, DRY_RUN_OPTION),
+        ("skip", list[str], SKIP_OPTION),
+        ("reason", str | None, REASON_OPTION),
+        ("param", list[str], PARAM_OPTION),
+    ]
+    if app_confirmed:
+        shared += [
+            ("confirm", str | None, CONFIRM_APP_OPTION),
+            ("two_factor_code", str | None, TWO_FACTOR_OPTION),
+        ]
+
+    def decorate(fn: Callable[..., None]) -> Callable[..., None]:
+        import functools
+        import inspect
+        import typing
+
+        hints = typing.get_type_hints(fn)
+        own = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in inspect.signature(fn).parameters.values()
+            if p.name != "flags"
+        ]
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        added = [inspect.Parameter(n, kind, default=d, annotation=t) for n, t, d in shared]
+
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> None:
+            given = {name: kwargs.pop(name, None) for name, _, _ in shared}
+            flags = ReleaseFlags(
+                yes=bool(given["yes"]),
+                as_json=bool(given["as_json"]),
+                dry_run=bool(given["dry_run"]),
+                answers=given["answers"],
+                params=list(given["param"] or []),
+                confirm=given.get("confirm"),
+                two_factor_code=given.get("two_factor_code"),
+                skip=skips(list(given["skip"] or []), given["reason"]),
+            )
+            fn(*args, flags=flags, **kwargs)
+
+        params = own + added
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params}
+        return command
+
+    return decorate
+
+
+def build_session(
+    loaded: LoadedConfig,
     env_name: str,
+    flags: ReleaseFlags,
+    display: LateSink,
     *,
-    params: list[str],
-    database_url: str | None = None,
-) -> ReleaseContext:
+    need_checkout: bool = True,
+) -> Session:
     from keycliq_ops.adapters.git import Repo
     from keycliq_ops.base.errors import GitError
     from keycliq_ops.cli.common import heroku_client, parse_params
     from keycliq_ops.ledger import Ledger
-    from keycliq_ops.release.session import ReleaseContext
+    from keycliq_ops.release.session import Session
 
-    loaded = load(ctx)
     loaded.env(env_name)  # an unknown environment is a usage error before anything else
+    params = parse_params(flags.params)
+    repo: Repo | None
     try:
         repo = Repo.discover(loaded.root)
     except GitError as exc:
-        raise GitError(f"{loaded.root} is not a git checkout ({exc.message})") from None
+        if need_checkout:
+            raise GitError(f"{loaded.root} is not a git checkout ({exc.message})") from None
+        repo = None
     client = heroku_client()
-    return ReleaseContext(
+    return Session(
         loaded=loaded,
         env_name=env_name,
         client=client,
         repo=repo,
         ledger=Ledger(loaded.ledger_path, secrets=[client_token_of(client)]),
-        commit=repo.head_commit(),
-        branch=repo.current_branch(),
-        params=parse_params(params),
-        database_url=database_url,
+        commit=repo.head_commit() if repo is not None else "",
+        branch=repo.current_branch() if repo is not None else None,
+        params=params,
+        prompter=choose_prompter(flags.answers, display),
+        ask_two_factor=two_factor_asker(flags.two_factor_code, display, yes=flags.yes),
     )
+
+
+def run_release(
+    loaded: LoadedConfig,
+    env_name: str,
+    build: Callable[[Session], Action[Any]],
+    flags: ReleaseFlags,
+    *,
+    lines: Lines | None = None,
+    tail: Tail | None = None,
+    need_checkout: bool = True,
+) -> None:
+    """The whole command: ``build`` the action (read-only), then the plan (and stop, with
+    ``--dry-run``), the check that it can finish, the confirmation, the run with its
+    progress, the outcome (``lines``: the action's own summary lines; ``tail``: what it
+    prints after), and the exit code."""
+    from keycliq_ops.cli.progress import make_sink
+    from keycliq_ops.release.lifecycle import check, run_action
+
+    display = LateSink()
+    session = build_session(loaded, env_name, flags, display, need_checkout=need_checkout)
+    try:
+        action = build(session)
+        plan = action.plan()
+        if flags.dry_run:
+            plan_and_exit(plan, flags.as_json, action.header, action.about)
+            show_caveat(action.caveat, flags.as_json)
+            return
+        preview(action.header, plan, flags.as_json)
+        show_caveat(action.caveat, flags.as_json)
+        checked = check(action)  # before asking: a run that cannot finish never starts
+        confirm_action(action.confirmation, flags)
+        sink = make_sink(flags.as_json, err()) if flags.json_events else _quiet_sink(flags)
+        display.sink = sink
+        try:
+            outcome = run_action(checked, sink)
+        finally:
+            close_sink(sink)
+    finally:
+        session.client.close()
+    render_action(outcome, flags.as_json, lines=lines, tail=tail)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+def _quiet_sink(flags: ReleaseFlags) -> Any:
+    from keycliq_ops.cli.progress import make_sink
+
+    return make_sink(False, err()) if not flags.as_json else (lambda _event: None)
+
+
+def render_action(
+    outcome: ActionOutcome[Any],
+    as_json: bool,
+    *,
+    lines: Lines | None = None,
+    tail: Tail | None = None,
+) -> None:
+    """The outcome: the steps and the facts (or the JSON result), then the action's tail."""
+    facts = {"ledger": outcome.ledger_id, "report": str(outcome.report or "-")}
+    if lines is not None:
+        facts.update(lines(outcome))
+    if outcome.facts.release is not None:
+        facts["release"] = f"v{outcome.facts.release.version}"
+    render_outcome(outcome.result, facts, as_json, outcome.summary())
+    if tail is not None and not as_json:
+        tail(outcome)
+
+
+def show_caveat(caveat: str | None, as_json: bool) -> None:
+    if caveat and not as_json:
+        err().print(f"[yellow]warning[/]: {caveat}")
+
+
+def confirm_action(confirmation: Confirmation, flags: ReleaseFlags) -> None:
+    if confirmation.app is None:
+        confirm(confirmation.question, flags.yes)
+    else:
+        confirm_app(confirmation.question, confirmation.app, given=flags.confirm, yes=flags.yes)
 
 
 def client_token_of(client: Any) -> str | None:
@@ -118,13 +304,7 @@ def client_token_of(client: Any) -> str | None:
     return token.reveal() if token is not None else None
 
 
-def bind_sink(prompter: Any, sink: Any) -> None:
-    """Let a terminal prompter pause ``sink``'s live display while it asks."""
-    if isinstance(prompter, SuspendingPrompter):
-        prompter.sink = sink
-
-
-def choose_prompter(answers: Path | None, sink: Any = None) -> Any:
+def choose_prompter(answers: Path | None, display: LateSink) -> Any:
     from keycliq_ops.checklists import AnswersPrompter
     from keycliq_ops.checklists.wiring import actor
     from keycliq_ops.cli.checklist_prompt import TerminalPrompter
@@ -132,7 +312,7 @@ def choose_prompter(answers: Path | None, sink: Any = None) -> Any:
     if answers is not None:
         return AnswersPrompter(answers)
     if sys.stdin.isatty():
-        return SuspendingPrompter(TerminalPrompter(err(), actor(Path.cwd())), sink)
+        return SuspendingPrompter(TerminalPrompter(err(), actor(Path.cwd())), display)
     return None
 
 
@@ -151,7 +331,7 @@ def confirm(what: str, yes: bool) -> None:
 
 
 def render_outcome(
-    result: PipelineResult, facts: dict[str, str], as_json: bool, summary: dict[str, Any]
+    result: RunResult, facts: dict[str, str], as_json: bool, summary: dict[str, Any]
 ) -> None:
     from keycliq_ops.cli.progress import render_summary
 
@@ -170,14 +350,18 @@ def render_outcome(
                 err().print(f"hint: {result.hint}")
 
 
-def plan_and_exit(plan: list[tuple[str, str, str]], as_json: bool, header: str) -> None:
+def plan_and_exit(
+    plan: list[tuple[str, str, str]],
+    as_json: bool,
+    header: str,
+    about: dict[str, Any] | None = None,
+) -> None:
     from keycliq_ops.cli.common import emit_json
     from keycliq_ops.cli.progress import render_plan
 
     if as_json:
-        emit_json(
-            {"plan": [{"step": n, "title": t, "does": d} for n, t, d in plan], "header": header}
-        )
+        steps = [{"step": n, "title": t, "does": d} for n, t, d in plan]
+        emit_json({"dry_run": True, **(about or {}), "plan": steps, "header": header})
     else:
         out().print(header)
         render_plan(out(), plan)
@@ -231,7 +415,9 @@ def confirm_app(what: str, app: str, *, given: str | None, yes: bool) -> None:
         raise typer.Exit(1)
 
 
-def two_factor_asker(code: str | None, sink: Any, *, yes: bool) -> Any:
+def two_factor_asker(
+    code: str | None, display: LateSink, *, yes: bool
+) -> Callable[[str], str | None]:
     """What the core calls when Heroku asks for a second factor: ``--two-factor-code``
     first, then (in a terminal, without --yes) a hidden prompt; None when there is none."""
     pending = [code] if code else []
@@ -241,17 +427,13 @@ def two_factor_asker(code: str | None, sink: Any, *, yes: bool) -> Any:
             return pending.pop()
         if yes or not sys.stdin.isatty():
             return None
-        suspend = getattr(sink, "suspend", None)
-        if suspend:
-            suspend()
+        display.suspend()
         try:
             err().print(f"Heroku: {message}")
             answer: str = typer.prompt("Two-factor code", hide_input=True, err=True)
             return answer
         finally:
-            resume = getattr(sink, "resume", None)
-            if resume:
-                resume()
+            display.resume()
 
     return ask
 

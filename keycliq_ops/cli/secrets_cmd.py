@@ -6,20 +6,18 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, load, out
+from keycliq_ops.cli.common import JSON_OPTION, emit_json, load, out
+from keycliq_ops.cli.envopt import ENV_ARGUMENT, ENV_OPTION
 
 if TYPE_CHECKING:
-    from keycliq_ops.ops.secrets import RotationPlan
+    from keycliq_ops.ops.secrets import PreparedRotation, RotationPlan
+    from keycliq_ops.release.lifecycle import ActionOutcome
 
 app = typer.Typer(
     help="Rotate secret config vars (recorded in the ledger) and list them, masked.\n\n"
-    "Examples: keycliq secrets rotate SESSION_SECRET --env staging · "
-    "keycliq secrets list --env production",
+    "Examples: keycliq secrets rotate SESSION_SECRET -e staging · "
+    "keycliq secrets list production",
     no_args_is_help=True,
-)
-
-ENV_OPTION = typer.Option(
-    ..., "--env", "-e", help="The environment (from keycliq.yaml). Example: --env staging"
 )
 
 
@@ -31,19 +29,19 @@ ENV_OPTION = typer.Option(
     "a third-party key (OPENAI_API_KEY, CLOUDINARY_API_SECRET, RESEND_API_KEY …) is read "
     "from stdin. DATABASE_URL is refused (heroku pg:credentials:rotate). "
     "Exit 0 rotated, 2 refused or usage, 3 Heroku failed.\n\n"
-    "Example: keycliq secrets rotate SESSION_SECRET --env staging --confirm keycliq-staging",
+    "Example: keycliq secrets rotate SESSION_SECRET -e staging --confirm keycliq-staging",
 )
 def rotate(
     ctx: typer.Context,
     var: str = typer.Argument(
         ..., metavar="VAR", help="The config var to rotate. Example: SESSION_SECRET"
     ),
-    env_name: str = ENV_OPTION,
+    env_opt: str | None = ENV_OPTION,
     value_from_stdin: bool = typer.Option(
         False,
         "--value-from-stdin",
         help="Read the new value from stdin (one line; hidden prompt in a terminal). "
-        "Example: pbpaste | keycliq secrets rotate OPENAI_API_KEY --env staging "
+        "Example: pbpaste | keycliq secrets rotate OPENAI_API_KEY -e staging "
         "--value-from-stdin --confirm keycliq-staging",
     ),
     confirm: str | None = typer.Option(
@@ -68,14 +66,12 @@ def rotate(
 ) -> None:
     import sys
 
-    from keycliq_ops.base.redact import Redactor
-    from keycliq_ops.cli.common import heroku_client
-    from keycliq_ops.cli.release_common import client_token_of, confirm_app
-    from keycliq_ops.ledger import Ledger
-    from keycliq_ops.ops.secrets import apply_rotation, check_var, prepare_rotation
+    from keycliq_ops.cli.envopt import pick_env
+    from keycliq_ops.cli.release_common import ReleaseFlags, run_release
+    from keycliq_ops.ops.secrets import check_var, prepare_rotation, rotation_action
 
     loaded = load(ctx)
-    loaded.env(env_name)
+    env_name = pick_env(loaded, env_opt, what="secrets rotate")
     check_var(var)  # refuse before reading stdin or calling Heroku
     given: str | None = None
     if value_from_stdin:
@@ -83,35 +79,30 @@ def rotate(
             given = typer.prompt(f"New {var}", hide_input=True, err=True)
         else:
             given = sys.stdin.readline().strip()
-    client = heroku_client()
-    prepared = prepare_rotation(client, loaded, env_name, var, given)
-    plan = prepared.plan
-    if dry_run:
-        if as_json:
-            emit_json({"dry_run": True, **plan.model_dump(mode="json")})
-        else:
-            _show(plan)
-            out().print("(dry run: nothing was changed)")
-        return
-    confirm_app(f"Rotate {var} on {plan.app}", plan.app, given=confirm, yes=yes)
-    redact = Redactor([prepared.old_value, prepared.new_value])
-    ledger = Ledger(loaded.ledger_path, secrets=[client_token_of(client)])
-    result = apply_rotation(
-        client,
-        ledger,
-        prepared,
-        timeout=loaded.config.timeouts.release,
-        on_line=lambda line: err().print(f"  {redact(line)}", markup=False),
-        on_note=lambda note: err().print(redact(note), style="dim", markup=False),
+    flags = ReleaseFlags(
+        yes=yes, as_json=as_json, dry_run=dry_run, confirm=confirm, json_events=False
     )
-    if as_json:
-        emit_json(result)
+    run_release(
+        loaded,
+        env_name,
+        lambda session: rotation_action(
+            session, prepare_rotation(session.client, loaded, env_name, var, given)
+        ),
+        flags,
+        tail=_rotated,
+        need_checkout=False,
+    )
+
+
+def _rotated(outcome: ActionOutcome[PreparedRotation]) -> None:
+    plan, release = outcome.prepared.plan, outcome.facts.release
+    _show(plan)
+    if outcome.result.outcome != "succeeded":
         return
-    _show(result)
-    version = f"v{result.release_version}" if result.release_version is not None else "-"
-    out().print(f"release:  {version} {result.release_status or ''}".rstrip())
-    out().print(f"recorded: ledger {result.ledger_id}")
-    out().print(f"[green]rotated[/] {var} on {plan.app}")
+    version = f"v{release.version}" if release is not None else "-"
+    out().print(f"release:  {version} {release.status if release else ''}".rstrip())
+    out().print(f"recorded: ledger {outcome.record_id}")
+    out().print(f"[green]rotated[/] {plan.var} on {plan.app}")
 
 
 def _show(plan: RotationPlan) -> None:
@@ -126,15 +117,22 @@ def _show(plan: RotationPlan) -> None:
 @app.command(
     "list",
     help="The app's config vars, secret values masked, with when each was last rotated "
-    "(from the ledger).\n\nExample: keycliq secrets list --env production --json",
+    "(from the ledger).\n\nExamples: keycliq secrets list production --json · "
+    "keycliq secrets list -e production",
 )
-def list_(ctx: typer.Context, env_name: str = ENV_OPTION, as_json: bool = JSON_OPTION) -> None:
+def list_(
+    ctx: typer.Context,
+    env_arg: str | None = ENV_ARGUMENT,
+    env_opt: str | None = ENV_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
     from keycliq_ops.cli.common import heroku_client
+    from keycliq_ops.cli.envopt import pick_env
     from keycliq_ops.ledger import Ledger
     from keycliq_ops.ops.secrets import list_secrets
 
     loaded = load(ctx)
-    loaded.env(env_name)
+    env_name = pick_env(loaded, env_arg, env_opt, what="secrets list")
     listing = list_secrets(heroku_client(), loaded, env_name, Ledger(loaded.ledger_path))
     if as_json:
         emit_json(listing)

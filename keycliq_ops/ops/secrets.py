@@ -2,9 +2,11 @@
 
 ``prepare_rotation`` checks the variable, reads the current value, obtains the new one
 (generated for keycliq's own secrets, given by the caller for third-party keys) and checks
-it; ``apply_rotation`` sets it (a new Heroku release), follows the release and records the
-act in the ledger. Values never leave this module unmasked: the models carry masks and the
-first 8 hex characters of SHA-256 digests only. The core never prints nor reads stdin.
+it; ``rotation_action`` is the action the release lifecycle runs (``lifecycle.check`` then
+``lifecycle.run_action``, as for a deploy): it sets the value (a new Heroku release),
+follows the release, and the lifecycle records the act in the ledger. Values never leave
+this module unmasked: the models carry masks and the first 8 hex characters of SHA-256
+digests only; the steps' output is redacted. The core never prints nor reads stdin.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from pydantic import BaseModel
 
 from keycliq_ops.adapters.heroku.client import HerokuClient
 from keycliq_ops.adapters.heroku.resources import Release
-from keycliq_ops.base.errors import ExternalError, HerokuError, KeycliqError, UsageError
-from keycliq_ops.base.redact import is_secret_name, mask, mask_config
+from keycliq_ops.base.errors import HerokuError, UsageError
+from keycliq_ops.base.redact import Redactor, is_secret_name, mask, mask_config
 from keycliq_ops.config import LoadedConfig
 from keycliq_ops.ledger import Filters, Ledger
 from keycliq_ops.ops.config_audit import MIN_SESSION_SECRET, looks_placeholder, secret_digest
+from keycliq_ops.release.lifecycle import Action, ActionOutcome, Confirmation
+from keycliq_ops.release.session import Session
+from keycliq_ops.release.stepper import Facts, StepBase, StepIO, StepOutcome
 
 Source = Literal["generated", "stdin"]
 ACTION = "secret-rotation"
@@ -59,14 +64,6 @@ class RotationPlan(BaseModel):
     new_digest: str
     signs_out: bool
     note: str | None = None
-
-
-class RotationResult(RotationPlan):
-    outcome: Literal["succeeded", "failed"]
-    release_version: int | None = None
-    release_status: str | None = None
-    ledger_id: str
-    error: str | None = None
 
 
 @dataclass
@@ -165,73 +162,109 @@ def _check_session_secret(
             )
 
 
-def apply_rotation(
-    client: HerokuClient,
-    ledger: Ledger,
-    prepared: PreparedRotation,
-    *,
-    timeout: float,
-    on_line: Callable[[str], None] = lambda _line: None,
-    on_note: Callable[[str], None] = lambda _note: None,
-) -> RotationResult:
-    """Set the new value (a new release), follow the release, record it all in the ledger.
+class _RedactedIO(StepIO):
+    """A step's output with the old and the new value masked."""
 
-    A failed API call or release is recorded as ``failed`` and raised (exit 3); Ctrl-C is
-    recorded as ``aborted`` and re-raised.
-    """
-    from keycliq_ops.release.follow import follow_release
-    from keycliq_ops.release.stepper import Event, StepIO
+    def __init__(self, inner: StepIO, redact: Redactor) -> None:
+        self._inner = inner
+        self._redact = redact
+        self.tail = inner.tail
 
-    plan = prepared.plan
-    ledger.add_secrets(prepared.old_value, prepared.new_value)
-    details = {"var": plan.var, "source": plan.source}
-    start = ledger.begin(ACTION, plan.environment, app=plan.app, details=details)
-    done = {**details, "old_digest": plan.old_digest, "new_digest": plan.new_digest}
-    release: Release | None = None
+    def line(self, text: str) -> None:
+        self._inner.line(self._redact(text))
 
-    def sink(event: Event) -> None:
-        if event.text is None:
-            return
-        (on_line if event.kind == "line" else on_note)(event.text)
+    def note(self, text: str) -> None:
+        self._inner.note(self._redact(text))
 
-    try:
-        before = _newest_version(client, plan.app)
-        client.update_config_vars(plan.app, {plan.var: prepared.new_value})
-        release = _release_after(client, plan.app, before, plan.var)
-        if release is not None:
-            on_note(f"release v{release.version} {release.status}")
-            release = follow_release(
-                client, plan.app, release, StepIO("release", sink), timeout=timeout
-            )
-            if release.status != "succeeded":
-                raise HerokuError(
-                    f"release v{release.version} {release.status}: the new {plan.var} is set "
-                    "but not running",
-                    hint=f"look at `heroku releases:output {release.version} -a {plan.app}`",
-                )
-    except KeyboardInterrupt:
-        ledger.complete(start, "aborted", 130, details=done, **_release_fields(release))
-        raise
-    except KeycliqError as exc:
-        code = exc.exit_code if isinstance(exc, ExternalError) else 3
-        ledger.complete(
-            start, "failed", code, error=exc.message, details=done, **_release_fields(release)
+
+@dataclass
+class SetVarStep(StepBase):
+    """``PATCH /apps/{app}/config-vars`` with the new value: Heroku makes a release."""
+
+    prepared: PreparedRotation = field(repr=False)
+    name: str = "config"
+    title: str = "Config var"
+
+    def plan(self, session: Session) -> str:
+        p = self.prepared.plan
+        return f"PATCH /apps/{p.app}/config-vars {{{p.var}: {p.old} -> {p.new}}} (a new release)"
+
+    def run(self, session: Session, facts: Facts, io: StepIO) -> StepOutcome:
+        p, client = self.prepared.plan, session.client
+        before = _newest_version(client, p.app)
+        client.update_config_vars(p.app, {p.var: self.prepared.new_value})
+        release = _release_after(client, p.app, before, p.var)
+        if release is None:
+            return StepOutcome(detail=f"{p.var} set (sha256 {p.new_digest}…); no release found")
+        return StepOutcome(
+            detail=f"{p.var} set (sha256 {p.new_digest}…): release v{release.version}",
+            release=release,
         )
-        raise
-    end = ledger.complete(start, "succeeded", 0, details=done, **_release_fields(release))
-    return RotationResult(
-        **plan.model_dump(),
-        outcome="succeeded",
-        release_version=release.version if release else None,
-        release_status=release.status if release else None,
-        ledger_id=end.id,
+
+
+@dataclass
+class RotationReleaseStep(StepBase):
+    """The release the config change made, followed to its final status."""
+
+    prepared: PreparedRotation = field(repr=False)
+    name: str = "release"
+    title: str = "Release"
+
+    def plan(self, session: Session) -> str:
+        return "follow the config change's release to succeeded"
+
+    def run(self, session: Session, facts: Facts, io: StepIO) -> StepOutcome:
+        from keycliq_ops.release.follow import follow_release
+
+        p = self.prepared.plan
+        if facts.release is None:
+            return StepOutcome(detail="no release to follow", skipped=True)
+        out = _RedactedIO(io, Redactor([self.prepared.old_value, self.prepared.new_value]))
+        out.note(f"release v{facts.release.version} {facts.release.status}")
+        release = follow_release(
+            session.client,
+            p.app,
+            facts.release,
+            out,
+            timeout=session.loaded.config.timeouts.release,
+            sleep=session.sleep,
+        )
+        got = StepOutcome(detail=f"v{release.version} {release.status}", release=release)
+        if release.status != "succeeded":
+            got.error = HerokuError(
+                f"release v{release.version} {release.status}: the new {p.var} is set "
+                "but not running",
+                hint=f"look at `heroku releases:output {release.version} -a {p.app}`",
+            )
+        return got
+
+
+def rotation_action(session: Session, prepared: PreparedRotation) -> Action[PreparedRotation]:
+    """Set the prepared value and follow its release (read-only until run)."""
+    plan = prepared.plan
+    session.ledger.add_secrets(prepared.old_value, prepared.new_value)
+
+    def extras(outcome: ActionOutcome[PreparedRotation]) -> dict[str, object]:
+        release = outcome.facts.release
+        return {"release_status": release.status if release else None}
+
+    return Action(
+        name=ACTION,
+        session=session,
+        prepared=prepared,
+        header=f"rotate {plan.var} on {plan.app} ({plan.environment}), new value {plan.source}",
+        steps=[SetVarStep(prepared), RotationReleaseStep(prepared)],
+        confirmation=Confirmation(f"Rotate {plan.var} on {plan.app}", app=plan.app),
+        caveat=plan.note,
+        ledger_details={
+            "var": plan.var,
+            "source": plan.source,
+            "old_digest": plan.old_digest,
+            "new_digest": plan.new_digest,
+        },
+        about=plan.model_dump(mode="json"),
+        extras=extras,
     )
-
-
-def _release_fields(release: Release | None) -> dict[str, object]:
-    if release is None:
-        return {}
-    return {"release_id": release.id, "release_version": release.version}
 
 
 def _newest_version(client: HerokuClient, app: str) -> int:

@@ -1,55 +1,72 @@
-"""Steps shared by deploy, promote and rollback: the checklist and the Dataclip gate."""
+"""The checks every action ends with: the environment's checklist and its Dataclip gate.
+
+:class:`Gates` holds what they need, read once per action: the checklist file (parsed at
+most once, for the check before anything changes and for the walk) and the Dataclip
+catalogue. :meth:`Gates.check_runnable` is the check the lifecycle runs once, before it
+asks for confirmation; :class:`ChecklistStep` and :class:`DataclipGateStep` are the steps.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from keycliq_ops.base.errors import GateFailed, UsageError
-from keycliq_ops.release.session import ReleaseContext
-from keycliq_ops.release.stepper import StepIO, StepOutcome, StepRecord
+from keycliq_ops.base.errors import GateFailed, KeycliqError, UsageError
+from keycliq_ops.dataclips.verdicts import failing_ids
+from keycliq_ops.release.session import Session
+from keycliq_ops.release.stepper import Facts, StepBase, StepIO, StepOutcome, StepRecord
 
 if TYPE_CHECKING:
-    from keycliq_ops.checklists import Checklist, ChecklistContext
+    from keycliq_ops.checklists import Checklist, ChecklistContext, ChecklistResult
+    from keycliq_ops.dataclips import Catalog
 
 
 @dataclass
-class ChecklistStep:
-    """Walk the environment's checklist (prompts in a terminal, an answers file in CI)."""
+class Gates:
+    """The checklist and Dataclips of ``session``'s environment, loaded once."""
 
-    name: str = "checklist"
-    title: str = "Checklist"
-    skippable: bool = True
+    session: Session
+    skip: dict[str, str] = field(default_factory=dict)
 
-    def _checklist_name(self, ctx: ReleaseContext) -> str | None:
-        name = ctx.env.checklist
-        if name is None and (ctx.loaded.checklists_dir / f"{ctx.env_name}.yaml").exists():
-            name = ctx.env_name
+    @property
+    def checklist_name(self) -> str | None:
+        s = self.session
+        name = s.env.checklist
+        if name is None and (s.loaded.checklists_dir / f"{s.env_name}.yaml").exists():
+            name = s.env_name
         return name
 
-    def plan(self, ctx: ReleaseContext) -> str:
-        name = self._checklist_name(ctx)
-        if name is None:
-            return "no checklist configured for this environment"
-        how = getattr(ctx.prompter, "description", None) or "no prompter: fails if it must ask"
-        return f"walk checklist {name!r} (answers: {how})"
-
-    def already_done(self, ctx: ReleaseContext, previous: StepRecord | None) -> StepOutcome | None:
-        if previous is not None and previous.status in ("succeeded", "done-before"):
-            return StepOutcome(detail="passed in the run being resumed", data=previous.data)
-        return None
-
-    def load(self, ctx: ReleaseContext) -> Checklist | None:
+    @cached_property
+    def checklist(self) -> Checklist | None:
+        """The checklist file, parsed (once), or None when there is none."""
         from keycliq_ops.checklists import find_checklist, load_checklist
 
-        name = self._checklist_name(ctx)
+        name = self.checklist_name
         if name is None:
             return None
-        return load_checklist(find_checklist(ctx.loaded.checklists_dir, name))
+        return load_checklist(find_checklist(self.session.loaded.checklists_dir, name))
 
-    def context(self, ctx: ReleaseContext, io: StepIO | None = None) -> ChecklistContext:
+    @cached_property
+    def catalog(self) -> Catalog:
+        from keycliq_ops.dataclips import load_catalog
+
+        return load_catalog(self.session.loaded.dataclips_dir)
+
+    def input_names(self) -> dict[str, str]:
+        """``{item id: name}`` of the checklist's input items (what it captures)."""
+        from keycliq_ops.checklists.items import InputItem
+
+        checklist = self.checklist
+        if checklist is None:
+            return {}
+        return {item.id: item.name for _, item in checklist.items() if isinstance(item, InputItem)}
+
+    def context(self, facts: Facts, io: StepIO | None = None) -> ChecklistContext:
         """The checklist engine's view of this run (one place: the check and the walk)."""
         from keycliq_ops.checklists import ChecklistContext, EngineRunner
+
+        s = self.session
 
         def on_event(event: object) -> None:
             result = getattr(event, "result", None)
@@ -58,143 +75,160 @@ class ChecklistStep:
                 io.line(f"[{result.verdict}] {result.id}{answer}")
 
         return ChecklistContext(
-            env=ctx.env_name,
-            app=ctx.app,
-            app_url=ctx.app_url(),
-            commit=ctx.commit,
-            prompter=ctx.prompter,
-            dataclip_runner=EngineRunner(ctx.loaded.dataclips_dir, ctx.loaded.config.dataclips),
-            database_url=ctx.db_url,
-            params=ctx.params,
-            actor=ctx.heroku_email or "unknown",
-            cwd=ctx.root,
+            env=s.env_name,
+            app=s.app,
+            app_url=s.app_url(),
+            commit=s.commit,
+            prompter=s.prompter,
+            dataclip_runner=EngineRunner(s.loaded.dataclips_dir, s.loaded.config.dataclips),
+            database_url=s.database_url,
+            params=s.params,
+            actor=s.heroku_email or "unknown",
+            cwd=s.root,
             on_event=on_event,
-            secrets=[v for v in ctx.config_vars().values() if len(v) >= 8],
+            secrets=[v for v in s.config_vars().values() if len(v) >= 8],
         )
 
-    def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
+    def check_runnable(self, facts: Facts) -> None:
+        """Before anything changes: the checklist can be answered and checked (a terminal or
+        an answers file that answers every required item; its URL and database known), and
+        every required parameter of the Dataclip gate will be known. Raises UsageError."""
+        if "checklist" not in self.skip and self.checklist is not None:
+            from keycliq_ops.checklists import check_checklist
+
+            resume = facts.previous_checklist if facts.resuming else None
+            check_checklist(self.checklist, self.context(facts), resume=resume)
+        self.check_gate_params()
+
+    def check_gate_params(self) -> None:
+        """Every required parameter of the environment's Dataclips is given (``--param``)
+        or captured by an input item of the checklist that will run (a promotion must not
+        be half done for want of a ``userId``)."""
+        s = self.session
+        skipped = "checklist" in self.skip
+        captured = set() if skipped else set(self.input_names().values())
+        for clip_id in s.env.effective_dataclips():
+            clip = self.catalog.get(clip_id)
+            for param in clip.params:
+                if param.required and param.name not in s.params and param.name not in captured:
+                    raise UsageError(
+                        f"Dataclip {clip.id} of {s.env_name}'s gate needs the parameter "
+                        f"{param.name}, and nothing gives it"
+                        + (" (the checklist is skipped)" if skipped else ""),
+                        hint=f"pass --param {param.name}=VALUE"
+                        + (f" (e.g. {param.description})" if param.description else ""),
+                    )
+
+    def captured_inputs(self, result: ChecklistResult | None) -> dict[str, str]:
+        """``{name: value}`` of the input items the checklist of this run captured."""
+        if result is None:
+            return {}
+        same = self.checklist is not None and result.checklist == self.checklist.name
+        names = self.input_names() if same else {}
+        return {
+            names[i.id]: i.answer
+            for i in result.items
+            if i.id in names and i.verdict == "passed" and i.answer is not None
+        }
+
+
+@dataclass
+class ChecklistStep(StepBase):
+    """Walk the environment's checklist (prompts in a terminal, an answers file in CI)."""
+
+    gates: Gates
+    name: str = "checklist"
+    title: str = "Checklist"
+    skippable: bool = True
+
+    def plan(self, session: Session) -> str:
+        name = self.gates.checklist_name
+        if name is None:
+            return "no checklist configured for this environment"
+        how = getattr(session.prompter, "description", None) or "no prompter: fails if it must ask"
+        return f"walk checklist {name!r} (answers: {how})"
+
+    def already_done(
+        self, session: Session, facts: Facts, previous: StepRecord | None
+    ) -> StepOutcome | None:
+        if previous is not None and previous.status in ("succeeded", "done-before"):
+            return StepOutcome(detail="passed in the run being resumed", data=previous.data)
+        return None
+
+    def run(self, session: Session, facts: Facts, io: StepIO) -> StepOutcome:
         from keycliq_ops.checklists import run_checklist
 
-        checklist = self.load(ctx)
+        checklist = self.gates.checklist
         if checklist is None:
             return StepOutcome(detail="no checklist for this environment", skipped=True)
-        name = checklist.name
-        run_ctx = self.context(ctx, io)
-        previous = ctx.previous_checklist if ctx.resume else None
-        result = run_checklist(checklist, run_ctx, resume=previous)
-        ctx.checklist_result = result
+        previous = facts.previous_checklist if facts.resuming else None
+        result = run_checklist(checklist, self.gates.context(facts, io), resume=previous)
         counts = {
             v: sum(1 for i in result.items if i.verdict == v)
             for v in ("passed", "failed", "skipped")
         }
-        detail = (
-            f"{name}: {result.verdict} ({counts['passed']} passed, {counts['failed']} "
-            f"failed, {counts['skipped']} skipped)"
+        got = StepOutcome(
+            detail=f"{checklist.name}: {result.verdict} ({counts['passed']} passed, "
+            f"{counts['failed']} failed, {counts['skipped']} skipped)",
+            data={"checklist": checklist.name, "verdict": result.verdict},
+            checklist=result,
         )
-        result.raise_for_verdict()
-        return StepOutcome(detail=detail, data={"checklist": name, "verdict": result.verdict})
+        try:
+            result.raise_for_verdict()
+        except KeycliqError as exc:
+            got.error = exc
+        return got
 
 
 @dataclass
-class DataclipGateStep:
+class DataclipGateStep(StepBase):
     """Run the environment's Dataclips against its database; a failing check fails."""
 
+    gates: Gates
     name: str = "dataclips"
     title: str = "Dataclip gate"
-    skippable: bool = False
 
-    def plan(self, ctx: ReleaseContext) -> str:
-        ids = " ".join(ctx.env.effective_dataclips())
-        return f"run Dataclips {ids} read-only against {ctx.app}'s DATABASE_URL"
+    def plan(self, session: Session) -> str:
+        ids = " ".join(session.env.effective_dataclips())
+        return f"run Dataclips {ids} read-only against {session.app}'s DATABASE_URL"
 
-    def already_done(self, ctx: ReleaseContext, previous: StepRecord | None) -> StepOutcome | None:
-        return None  # always re-checked: the data may have changed since
+    # --resume: always re-checked: the data may have changed since
 
-    def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
-        from keycliq_ops.dataclips import load_catalog, run_dataclips
+    def run(self, session: Session, facts: Facts, io: StepIO) -> StepOutcome:
+        from keycliq_ops.dataclips import run_dataclips
 
         # The values the checklist captured (e.g. the test user's id) feed the checks;
         # --param values win.
-        ctx.params = {**captured_inputs(ctx), **ctx.params}
-        ids = ctx.env.effective_dataclips()
-        catalog = load_catalog(ctx.loaded.dataclips_dir)
+        params = {**self.gates.captured_inputs(facts.checklist), **session.params}
+        ids = session.env.effective_dataclips()
         run = run_dataclips(
-            catalog, ids, ctx.db_url(), params=ctx.params, settings=ctx.loaded.config.dataclips
+            self.gates.catalog,
+            ids,
+            session.database_url(),
+            params=params,
+            settings=session.loaded.config.dataclips,
         )
-        ctx.dataclips = [
+        verdicts = [
             {"id": r.id, "verdict": r.verdict, "numbers": dict(r.numbers)} for r in run.results
         ]
         for r in run.results:
             extra = f": {r.error}" if r.error else ""
             io.line(f"{r.id:<3} {r.verdict:<5} {r.title}{extra}")
-        bad = [r.id for r in run.results if r.verdict in ("fail", "error")]
+        bad = failing_ids(run.results)
         warned = [r.id for r in run.results if r.verdict == "warn"]
-        if bad:
-            raise GateFailed(
-                f"Dataclips failed: {', '.join(bad)}",
-                hint=f"see `keycliq dataclips run {' '.join(bad)} --app {ctx.env_name}` "
-                "for the failing rows",
-            )
         detail = f"{' '.join(r.id for r in run.results)} passed"
         if warned:
             detail += f" ({len(warned)} warning: {', '.join(warned)})"
-        return StepOutcome(detail=detail, data={"verdicts": {r.id: r.verdict for r in run.results}})
-
-
-def check_gate_params(ctx: ReleaseContext, skip: dict[str, str]) -> None:
-    """Before anything changes: every required parameter of the environment's Dataclips
-    is given (``--param``) or captured by an input item of the checklist that will run
-    (a promotion must not be half done for want of a ``userId``)."""
-    from keycliq_ops.checklists import find_checklist, load_checklist
-    from keycliq_ops.checklists.items import InputItem
-    from keycliq_ops.dataclips import load_catalog
-
-    captured: set[str] = set()
-    checklist = ChecklistStep()._checklist_name(ctx)
-    if checklist is not None and "checklist" not in skip:
-        loaded = load_checklist(find_checklist(ctx.loaded.checklists_dir, checklist))
-        captured = {i.name for _, i in loaded.items() if isinstance(i, InputItem)}
-    catalog = load_catalog(ctx.loaded.dataclips_dir)
-    for clip_id in ctx.env.effective_dataclips():
-        clip = catalog.get(clip_id)
-        for param in clip.params:
-            if param.required and param.name not in ctx.params and param.name not in captured:
-                raise UsageError(
-                    f"Dataclip {clip.id} of {ctx.env_name}'s gate needs the parameter "
-                    f"{param.name}, and nothing gives it"
-                    + (" (the checklist is skipped)" if "checklist" in skip else ""),
-                    hint=f"pass --param {param.name}=VALUE"
-                    + (f" (e.g. {param.description})" if param.description else ""),
-                )
-
-
-def captured_inputs(ctx: ReleaseContext) -> dict[str, str]:
-    """``{name: value}`` of the input items the checklist of this run captured."""
-    result = ctx.checklist_result
-    if result is None:
-        return {}
-    from keycliq_ops.checklists import find_checklist, load_checklist
-    from keycliq_ops.checklists.items import InputItem
-
-    checklist = load_checklist(find_checklist(ctx.loaded.checklists_dir, result.checklist))
-    names = {item.id: item.name for _, item in checklist.items() if isinstance(item, InputItem)}
-    return {
-        names[i.id]: i.answer
-        for i in result.items
-        if i.id in names and i.verdict == "passed" and i.answer is not None
-    }
-
-
-def check_runnable(ctx: ReleaseContext, skip: dict[str, str]) -> None:
-    """Before anything changes: the checklist can be answered and checked (a terminal or an
-    answers file that answers every required item; its URL and database known), and every
-    required parameter of the Dataclip gate will be known. Raises UsageError (exit 2)."""
-    if "checklist" not in skip:
-        step = ChecklistStep()
-        checklist = step.load(ctx)
-        if checklist is not None:
-            from keycliq_ops.checklists import check_checklist
-
-            resume = ctx.previous_checklist if ctx.resume else None
-            check_checklist(checklist, step.context(ctx), resume=resume)
-    check_gate_params(ctx, skip)
+        got = StepOutcome(
+            detail=detail,
+            data={"verdicts": {r.id: r.verdict for r in run.results}},
+            dataclips=verdicts,
+        )
+        if bad:
+            got.data = {}
+            got.error = GateFailed(
+                f"Dataclips failed: {', '.join(bad)}",
+                hint=f"see `keycliq dataclips run {' '.join(bad)} -e {session.env_name}` "
+                "for the failing rows",
+            )
+        return got

@@ -4,44 +4,39 @@
 commit of its current release's build, as ``keycliq status`` finds it), what production
 runs, the pipeline and its production-stage apps (the official CLI's rule: every app of
 the next stage is a target), and the ledger's verdict on staging's commit.
-``run_promote`` then runs the steps under the environment lock with ledger records (see
-``deploy.run_release_pipeline``): gate, promotion, production release (release phase
-streamed), migrations, the production checklist and Dataclips. When the checks fail, the
-outcome carries the exact rollback command, and with ``auto_rollback`` the rollback is run
-at once as a second recorded run.
+:func:`promote_action` is the action the lifecycle runs (``lifecycle.check`` then
+``lifecycle.run_action``): gate, promotion, production release (release phase streamed),
+migrations, the production checklist and Dataclips. When the checks fail, the summary
+carries the exact rollback command (:func:`rollback_command`), and with ``auto_rollback``
+the rollback is the action's follow-up: run at once, as a second recorded run.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from keycliq_ops.base.errors import GateFailed, HerokuError, UsageError
-from keycliq_ops.release.deploy import find_resumable, run_release_pipeline, write_report
+from keycliq_ops.dataclips.verdicts import is_failing
 from keycliq_ops.release.deploy_steps import MigrationsStep
-from keycliq_ops.release.gate_steps import ChecklistStep, DataclipGateStep, check_runnable
+from keycliq_ops.release.gate_steps import ChecklistStep, DataclipGateStep, Gates
+from keycliq_ops.release.lifecycle import Action, ActionOutcome, Confirmation, last_unfinished
 from keycliq_ops.release.promote_steps import (
     PromotedReleaseStep,
     PromotionGateStep,
     PromotionStep,
-    TwoFactorAsk,
 )
-from keycliq_ops.release.session import ReleaseContext
-from keycliq_ops.release.stepper import Pipeline, PipelineResult, Sink
+from keycliq_ops.release.session import Session
 
 if TYPE_CHECKING:
     from keycliq_ops.adapters.git import Repo
     from keycliq_ops.config import LoadedConfig
     from keycliq_ops.ledger import Ledger, StoredRecord
     from keycliq_ops.ops.status import ReleaseInfo
-    from keycliq_ops.release.rollback import RollbackOutcome
 
 # Failing here means the new code runs in production: the way back is a rollback.
 CHECK_STEPS = frozenset({"migrations", "checklist", "dataclips"})
-FAILING_DATACLIPS = frozenset({"fail", "error"})  # as the Dataclip gate step judges
 Ahead = Literal["ok", "same", "production-ahead", "diverged", "unknown"]
 
 
@@ -111,7 +106,7 @@ def _judge(record: StoredRecord, env: str) -> GateFinding:
         return refuse(f"its deploy (ledger {run}) has checklist verdict {verdict or 'none'}")
     gate = steps.get("dataclips")
     verdicts = {d.id: d.verdict for d in record.dataclips}
-    bad_clips = sorted(k for k, v in verdicts.items() if v in FAILING_DATACLIPS)
+    bad_clips = sorted(k for k, v in verdicts.items() if is_failing(v))
     if gate is None or gate.status != "succeeded" or not verdicts or bad_clips:
         what = ", ".join(bad_clips) if bad_clips else (gate.status if gate else "not run")
         return refuse(f"its deploy (ledger {run}) did not pass the Dataclip gate ({what})")
@@ -144,7 +139,6 @@ class PromotionPlan:
     finding: GateFinding
     override: str | None = None
     notes: list[str] = field(default_factory=list)
-    promotion_id: str | None = None
 
     @property
     def override_used(self) -> bool:
@@ -193,26 +187,11 @@ class PromotionPlan:
 
 @dataclass
 class PromoteOptions:
+    source: str | None = None
     override: str | None = None
     auto_rollback: bool = False
     resume: bool = False
     skip: dict[str, str] = field(default_factory=dict)
-    two_factor: TwoFactorAsk | None = None
-
-
-@dataclass
-class PromoteOutcome:
-    result: PipelineResult
-    ledger_id: str | None
-    report: Path | None
-    plan: PromotionPlan
-    rollback_command: str | None = None
-    rollback: RollbackOutcome | None = None
-    resumed_from: str | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return self.result.exit_code
 
 
 def default_env(loaded: LoadedConfig, stage: str, flag: str) -> str:
@@ -231,43 +210,41 @@ def default_env(loaded: LoadedConfig, stage: str, flag: str) -> str:
 
 
 def prepare_promote(
-    ctx: ReleaseContext, *, source_env: str | None = None, override: str | None = None
+    session: Session, *, source_env: str | None = None, override: str | None = None
 ) -> PromotionPlan:
-    """Learn what the promotion of ``source_env`` to ``ctx.env_name`` would do (read-only).
-
-    Sets ``ctx.commit`` to the commit the source runs (the ledger records that, not the
-    local checkout's) and ``ctx.heroku_email``.
-    """
+    """Learn what the promotion of ``source_env`` to ``session``'s environment would do
+    (read-only). The plan's ``commit`` is the one the source runs (the ledger records that,
+    not the local checkout's)."""
     from keycliq_ops.ops.status import collect_status
 
-    source_env = source_env or default_env(ctx.loaded, "staging", "--from")
-    if source_env == ctx.env_name:
+    source_env = source_env or default_env(session.loaded, "staging", "--from")
+    if source_env == session.env_name:
         raise UsageError(f"cannot promote {source_env} to itself", hint="see --from")
-    source = ctx.loaded.env(source_env)
+    source = session.loaded.env(source_env)
     if override is not None and not override.strip():
         raise UsageError('--override needs a reason, e.g. --override "hotfix for INC-42"')
-    client = ctx.client
+    client, repo = session.client, session.checkout()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        status_f = pool.submit(collect_status, ctx.loaded, client, ctx.repo)
-        account_f = pool.submit(client.account)
+        status_f = pool.submit(collect_status, session.loaded, client, repo)
+        account_f = pool.submit(session.account)
         coupling_f = pool.submit(client.app_pipeline_coupling, source.app)
         # Read now so that the app's secrets are known to the ledger's scrubber before any
         # output (a release phase's) can be recorded.
-        vars_f = pool.submit(ctx.config_vars)
-        report, account, coupling = status_f.result(), account_f.result(), coupling_f.result()
+        vars_f = pool.submit(session.config_vars)
+        report, coupling = status_f.result(), coupling_f.result()
+        account_f.result()
         vars_f.result()
         couplings_f = pool.submit(client.pipeline_couplings, coupling.pipeline.id)
         pipeline_f = pool.submit(client.pipeline, coupling.pipeline.id)
         couplings, pipeline = couplings_f.result(), pipeline_f.result()
-        stage = ctx.env.stage
+        stage = session.env.stage
         coupled = [c for c in couplings if c.stage == stage]
         apps = list(pool.map(lambda c: client.app(c.app.id), coupled))
-    ctx.heroku_email = account.email
     envs = {e.name: e for e in report.environments}
-    for name in (source_env, ctx.env_name):
+    for name in (source_env, session.env_name):
         if envs[name].error:
             raise HerokuError(f"cannot read {name}: {envs[name].error}", hint=envs[name].hint)
-    src, prod = envs[source_env], envs[ctx.env_name]
+    src, prod = envs[source_env], envs[session.env_name]
     if src.release is None:
         raise GateFailed(f"{source.app} has no current release to promote")
     if src.commit is None:
@@ -277,38 +254,37 @@ def prepare_promote(
             hint="`keycliq status` shows what each environment runs",
         )
     targets = [Target(app=a.name, app_id=a.id) for a in apps]
-    if ctx.app not in {t.app for t in targets}:
+    if session.app not in {t.app for t in targets}:
         raise GateFailed(
-            f"{ctx.app} is not coupled at stage {stage} of pipeline {pipeline.name}",
+            f"{session.app} is not coupled at stage {stage} of pipeline {pipeline.name}",
             hint="check `stage:` in keycliq.yaml and the app's pipeline coupling",
         )
-    ctx.commit = src.commit.sha
-    ctx.app_id = next(t.app_id for t in targets if t.app == ctx.app)
+    commit = src.commit.sha
     notes: list[str] = []
     if coupling.stage != source.stage:
         notes.append(f"{source.app} is coupled at stage {coupling.stage}, not {source.stage}")
     prod_sha = prod.commit.sha if prod.commit else None
-    ahead, ahead_detail = compare_commits(ctx.repo, prod_sha, ctx.commit, source_env)
+    ahead, ahead_detail = compare_commits(repo, prod_sha, commit, source_env)
     if prod_sha is None:
         notes.append(
-            f"the commit {ctx.app} runs is unknown: could not check that production is not "
-            f"ahead of {source_env}"
+            f"the commit {session.app} runs is unknown: could not check that production is "
+            f"not ahead of {source_env}"
         )
     return PromotionPlan(
         source_env=source_env,
         source_app=source.app,
         source_app_id=coupling.app.id,
-        target_env=ctx.env_name,
+        target_env=session.env_name,
         targets=targets,
         pipeline_id=pipeline.id,
         pipeline_name=pipeline.name,
         source_release=src.release,
-        commit=ctx.commit,
+        commit=commit,
         production_release=prod.release,
         production_commit=prod_sha,
         ahead=ahead,
         ahead_detail=ahead_detail,
-        finding=judge_staging_record(ctx.ledger, source_env, ctx.commit),
+        finding=judge_staging_record(session.ledger, source_env, commit),
         override=override,
         notes=notes,
     )
@@ -338,95 +314,81 @@ def compare_commits(
     return "diverged", f"production has {len(extra)} commit(s) {source_env} has not: {listed}"
 
 
-def promote_steps(plan: PromotionPlan, options: PromoteOptions) -> list[Any]:
-    return [
-        PromotionGateStep(plan),
-        PromotionStep(plan, ask_two_factor=options.two_factor),
-        PromotedReleaseStep(plan),
-        MigrationsStep(),
-        ChecklistStep(),
-        DataclipGateStep(),
-    ]
+def promote_action(session: Session, options: PromoteOptions) -> Action[PromotionPlan]:
+    """Promote what the source environment runs to ``session``'s (read-only until run)."""
+    plan = prepare_promote(session, source_env=options.source, override=options.override)
+    session = session.for_commit(plan.commit)
+    gates = Gates(session, options.skip)
+    resume = (
+        last_unfinished(session.ledger, "promote", session.env_name, commit=plan.commit)
+        if options.resume
+        else None
+    )
+    before = plan.production_release
+    now = f"v{before.version} @ {_short(plan.production_commit)}" if before else "no release"
 
+    def extras(outcome: ActionOutcome[PromotionPlan]) -> dict[str, Any]:
+        then = outcome.follow_up
+        return {
+            "promotion_id": outcome.facts.promotion_id,
+            "rollback_command": rollback_command(outcome),
+            "rollback": then.summary() if then is not None else None,
+        }
 
-def run_promote(
-    ctx: ReleaseContext, plan: PromotionPlan, options: PromoteOptions, sink: Sink
-) -> PromoteOutcome:
-    check_runnable(ctx, options.skip)
-    resume_record = find_resumable(ctx, "promote") if options.resume else None
-    ctx.resume = resume_record is not None
-    pipeline: Pipeline[ReleaseContext] = Pipeline(promote_steps(plan, options), sink)
-    extra: dict[str, Any] = {
-        "details": {
+    def follow_up(outcome: ActionOutcome[PromotionPlan]) -> Action[Any] | None:
+        if not (options.auto_rollback and before is not None and rollback_command(outcome)):
+            return None
+        from keycliq_ops.release.rollback import ROLLBACK_STEPS, RollbackOptions, rollback_action
+
+        skip = {k: v for k, v in options.skip.items() if k in ROLLBACK_STEPS}
+        return rollback_action(
+            session.fresh(),
+            RollbackOptions(to=str(before.version), skip=skip),
+            after_promote=outcome.ledger_id,
+        )
+
+    fields: dict[str, Any] = {"override_reason": plan.override} if plan.override_used else {}
+    return Action(
+        name="promote",
+        session=session,
+        prepared=plan,
+        header=f"promote {plan.source_app} v{plan.source_release.version} @ "
+        f"{_short(plan.commit)} to {plan.targets_text()} (now {now})",
+        steps=[
+            PromotionGateStep(plan),
+            PromotionStep(plan),
+            PromotedReleaseStep(plan),
+            MigrationsStep(),
+            ChecklistStep(gates),
+            DataclipGateStep(gates),
+        ],
+        confirmation=Confirmation(
+            f"Promote {_short(plan.commit)} to {plan.targets_text()}", app=session.app
+        ),
+        gates=gates,
+        skip=options.skip,
+        resume_record=resume,
+        ledger_fields=fields,
+        ledger_details={
             "promotion": {
                 "source": plan.source_env,
                 "source_app": plan.source_app,
                 "source_release": plan.source_release.version,
                 "targets": [t.app for t in plan.targets],
-                "production_release_before": (
-                    plan.production_release.version if plan.production_release else None
-                ),
+                "production_release_before": before.version if before else None,
                 "staging_record": plan.finding.record_id,
             }
-        }
-    }
-    if plan.override_used:
-        extra["override_reason"] = plan.override
-    result, end = run_release_pipeline(
-        ctx,
-        pipeline,
-        action="promote",
-        skip=options.skip,
-        resume_record=resume_record,
-        extra_fields=extra,
+        },
+        about={"source": plan.source_env, "override_reason": fields.get("override_reason")},
+        extras=extras,
+        follow_up=follow_up,
     )
-    report = write_report(ctx, end)
-    ledger_id = end.ref or end.id
-    outcome = PromoteOutcome(
-        result=result,
-        ledger_id=ledger_id,
-        report=report,
-        plan=plan,
-        resumed_from=resume_record.id if resume_record else None,
-    )
+
+
+def rollback_command(outcome: ActionOutcome[PromotionPlan]) -> str | None:
+    """When the checks after the promotion failed (the new code runs in production): the
+    command that returns production to what ran before."""
+    result = outcome.result
     if result.outcome == "failed" and result.failed_step in CHECK_STEPS:
-        outcome.rollback_command = plan.rollback_command()
-        if options.auto_rollback and plan.production_release is not None:
-            outcome.rollback = _auto_rollback(ctx, plan, options, sink, ledger_id)
-    return outcome
-
-
-def _auto_rollback(
-    ctx: ReleaseContext,
-    plan: PromotionPlan,
-    options: PromoteOptions,
-    sink: Sink,
-    promote_id: str,
-) -> RollbackOutcome:
-    """Roll production back to the release that ran before the promotion: its own run."""
-    from keycliq_ops.release.rollback import (
-        RollbackOptions,
-        prepare_rollback,
-        rollback_steps,
-        run_rollback,
-    )
-
-    assert plan.production_release is not None
-    rctx = dataclasses.replace(
-        ctx,
-        release=None,
-        build=None,
-        checklist_result=None,
-        previous_checklist=None,
-        dataclips=[],
-        warnings=[],
-        resume=False,
-        _config_vars={},
-    )
-    rplan = prepare_rollback(rctx, to=plan.production_release.version)
-    rplan.after_promote = promote_id
-    names = {s.name for s in rollback_steps(rplan, RollbackOptions())}
-    skip = {k: v for k, v in options.skip.items() if k in names}
-    return run_rollback(
-        rctx, rplan, RollbackOptions(skip=skip, two_factor=options.two_factor), sink
-    )
+        return outcome.prepared.rollback_command()
+    return None

@@ -4,8 +4,9 @@
 release whose ledger record succeeded; else the previous release with code), the commit it
 runs, and what the ledger knows about migrations since (they are NOT rolled back: the
 database keeps its schema, which is the "fast rollback" playbook's caveat).
-``run_rollback`` creates the rollback release, follows it, runs the environment's checks,
-records the run, and says how to undo it.
+:func:`rollback_action` is the action the lifecycle runs: it creates the rollback release,
+follows it, runs the environment's checks, records the run; :func:`undo_command` says how
+to undo it.
 """
 
 from __future__ import annotations
@@ -13,25 +14,21 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from keycliq_ops.base.errors import GateFailed, HerokuError, UsageError
-from keycliq_ops.release.deploy import run_release_pipeline, write_report
 from keycliq_ops.release.follow import applied_migrations
-from keycliq_ops.release.gate_steps import ChecklistStep, DataclipGateStep, check_runnable
-from keycliq_ops.release.promote_steps import (
-    TwoFactorAsk,
-)
+from keycliq_ops.release.gate_steps import ChecklistStep, DataclipGateStep, Gates
+from keycliq_ops.release.lifecycle import Action, ActionOutcome, Confirmation, last_unfinished
 from keycliq_ops.release.rollback_steps import RollbackReleaseStep, RollbackStep
-from keycliq_ops.release.session import ReleaseContext
-from keycliq_ops.release.stepper import Pipeline, PipelineResult, Sink
+from keycliq_ops.release.session import Session
 
 if TYPE_CHECKING:
     from keycliq_ops.adapters.heroku.resources import Release
     from keycliq_ops.ledger import Ledger, StoredRecord
 
 RELEASE_WINDOW = 50
+ROLLBACK_STEPS = ("rollback", "release", "checklist", "dataclips")
 _VERSION = re.compile(r"^[vV]?(\d+)$")
 ChosenBy = Literal["--to", "ledger", "previous", "resume"]
 
@@ -91,52 +88,28 @@ class RollbackPlan:
 
 @dataclass
 class RollbackOptions:
+    to: str | None = None
+    resume: bool = False
     skip: dict[str, str] = field(default_factory=dict)
-    two_factor: TwoFactorAsk | None = None
 
 
-@dataclass
-class RollbackOutcome:
-    result: PipelineResult
-    ledger_id: str | None
-    report: Path | None
-    plan: RollbackPlan
-    resumed_from: str | None = None
-
-    @property
-    def undo_command(self) -> str | None:
-        """Set once the rollback release exists (whatever the checks said)."""
-        step = self.result.step("rollback")
-        if step is None or step.status not in ("succeeded", "done-before"):
-            return None
-        return self.plan.undo_command()
-
-
-def last_unfinished(ledger: Ledger, action: str, env: str) -> StoredRecord | None:
-    """The last run of ``action`` on ``env`` when it did not succeed (its completion, or
-    its start record when it never completed)."""
-    completed: set[str] = set()
-    for record in ledger.iter(reverse=True):
-        if record.action != action or record.environment != env:
-            continue
-        if record.outcome == "running":
-            if record.id in completed:
-                continue
-            return record
-        if record.ref:
-            completed.add(record.ref)
-        return record if record.outcome in ("failed", "aborted") else None
-    return None
+def undo_command(outcome: ActionOutcome[RollbackPlan]) -> str | None:
+    """The command that undoes the rollback, once its release exists (whatever the checks
+    said)."""
+    step = outcome.result.step("rollback")
+    if step is None or step.status not in ("succeeded", "done-before"):
+        return None
+    return outcome.prepared.undo_command()
 
 
 def prepare_rollback(
-    ctx: ReleaseContext, *, to: str | int | None = None, resume: bool = False
+    session: Session, *, to: str | int | None = None, resume: bool = False
 ) -> RollbackPlan:
     """Pick the release to return to and learn what it runs (read-only). With ``resume``,
     the target is the one of the last rollback of this environment that did not succeed.
-
-    Sets ``ctx.commit`` to the target's commit (``unknown`` when no build names it).
+    The plan's ``commit`` is the target's (None when no build names it).
     """
+    ctx = session
     client, app = ctx.client, ctx.app
     resume_record = last_unfinished(ctx.ledger, "rollback", ctx.env_name) if resume else None
     if resume and resume_record is None:
@@ -149,11 +122,11 @@ def prepare_rollback(
         raise UsageError("--resume continues the last rollback: leave out --to")
     with ThreadPoolExecutor(max_workers=3) as pool:
         releases_f = pool.submit(client.releases, app, limit=RELEASE_WINDOW)
-        account_f = pool.submit(client.account)
+        account_f = pool.submit(ctx.account)
         vars_f = pool.submit(ctx.config_vars)  # the scrubber learns the app's secrets now
-        releases, account = releases_f.result(), account_f.result()
+        releases = releases_f.result()
+        account_f.result()
         vars_f.result()
-    ctx.heroku_email = account.email
     current = next((r for r in releases if r.current), None)
     if current is None:
         raise GateFailed(f"{app} has no current release to roll back from")
@@ -175,7 +148,6 @@ def prepare_rollback(
         target, ledger_record = default_target(ctx.ledger, app, releases, current)
         chosen_by = "ledger" if ledger_record else "previous"
     commit = _commit_of(ctx, target)
-    ctx.commit = commit or "unknown"
     migrations, known = migrations_since(ctx.ledger, app, target.version, current.version)
     return RollbackPlan(
         env=ctx.env_name,
@@ -191,7 +163,7 @@ def prepare_rollback(
     )
 
 
-def _release(ctx: ReleaseContext, version: int) -> Release:
+def _release(ctx: Session, version: int) -> Release:
     try:
         return ctx.client.release(ctx.app, version)
     except HerokuError as exc:
@@ -255,7 +227,7 @@ def default_target(
     return earlier[0], None
 
 
-def _commit_of(ctx: ReleaseContext, release: Release) -> str | None:
+def _commit_of(ctx: Session, release: Release) -> str | None:
     """The commit a release runs: its slug's build in any environment (a promoted slug was
     built on staging), else a sha in its description (``keycliq status``'s rule)."""
     from keycliq_ops.ops.status import BUILD_WINDOW, release_commit
@@ -263,7 +235,7 @@ def _commit_of(ctx: ReleaseContext, release: Release) -> str | None:
     apps = sorted({e.app for e in ctx.loaded.config.environments.values()})
     with ThreadPoolExecutor(max_workers=min(4, len(apps))) as pool:
         lists = list(pool.map(lambda a: ctx.client.builds(a, limit=BUILD_WINDOW), apps))
-    return release_commit(release, [b for bs in lists for b in bs], ctx.repo)
+    return release_commit(release, [b for bs in lists for b in bs], ctx.checkout())
 
 
 def migrations_since(ledger: Ledger, app: str, after: int, up_to: int) -> tuple[list[str], bool]:
@@ -287,23 +259,15 @@ def migrations_since(ledger: Ledger, app: str, after: int, up_to: int) -> tuple[
     return names, known
 
 
-def rollback_steps(plan: RollbackPlan, options: RollbackOptions) -> list[Any]:
-    return [
-        RollbackStep(plan, ask_two_factor=options.two_factor),
-        RollbackReleaseStep(),
-        ChecklistStep(),
-        DataclipGateStep(),
-    ]
-
-
-def run_rollback(
-    ctx: ReleaseContext, plan: RollbackPlan, options: RollbackOptions, sink: Sink
-) -> RollbackOutcome:
-    check_runnable(ctx, options.skip)
-    resume_record = plan.resume_record
-    ctx.resume = resume_record is not None
-    ctx.warnings.append(plan.migration_warning())
-    pipeline: Pipeline[ReleaseContext] = Pipeline(rollback_steps(plan, options), sink)
+def rollback_action(
+    session: Session, options: RollbackOptions, *, after_promote: str | None = None
+) -> Action[RollbackPlan]:
+    """Roll ``session``'s environment back (read-only until run); ``after_promote``: the
+    promotion whose failed checks this rollback answers (recorded)."""
+    plan = prepare_rollback(session, to=options.to, resume=options.resume)
+    plan.after_promote = after_promote
+    session = session.for_commit(plan.commit or "unknown")
+    gates = Gates(session, options.skip)
     details: dict[str, Any] = {
         "rollback": {
             "from": plan.current.version,
@@ -312,21 +276,34 @@ def run_rollback(
             "migrations_not_rolled_back": plan.migrations,
         }
     }
-    if plan.after_promote:
-        details["after_promote"] = plan.after_promote
-    result, end = run_release_pipeline(
-        ctx,
-        pipeline,
-        action="rollback",
+    if after_promote:
+        details["after_promote"] = after_promote
+    return Action(
+        name="rollback",
+        session=session,
+        prepared=plan,
+        header=f"rollback {plan.app} from v{plan.current.version} to v{plan.target.version} "
+        f"({(plan.commit or 'unknown commit')[:8]}): {plan.why()}",
+        steps=[
+            RollbackStep(plan),
+            RollbackReleaseStep(),
+            ChecklistStep(gates),
+            DataclipGateStep(gates),
+        ],
+        confirmation=Confirmation(f"Roll {plan.app} back to v{plan.target.version}", app=plan.app),
+        gates=gates,
         skip=options.skip,
-        resume_record=resume_record,
-        extra_fields={"details": details},
-    )
-    report = write_report(ctx, end)
-    return RollbackOutcome(
-        result=result,
-        ledger_id=end.ref or end.id,
-        report=report,
-        plan=plan,
-        resumed_from=resume_record.id if resume_record else None,
+        resume_record=plan.resume_record,
+        caveat=plan.migration_warning(),
+        ledger_details=details,
+        about={
+            "commit": plan.commit,
+            "from_version": plan.current.version,
+            "to_version": plan.target.version,
+            "chosen_by": plan.chosen_by,
+            "migrations_not_rolled_back": plan.migrations,
+            "warning": plan.migration_warning(),
+            "after_promote": after_promote,
+        },
+        extras=lambda outcome: {"undo_command": undo_command(outcome)},
     )

@@ -9,61 +9,53 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from keycliq_ops.base.errors import GateFailed
-from keycliq_ops.release.promote_steps import (
-    TwoFactorAsk,
-    follow_with_migrations,
-    with_two_factor,
-)
-from keycliq_ops.release.session import ReleaseContext
-from keycliq_ops.release.stepper import StepIO, StepOutcome, StepRecord
+from keycliq_ops.release.following import follow_with_migrations
+from keycliq_ops.release.stepper import StepBase, StepOutcome, made_before, resumed_value
+from keycliq_ops.release.two_factor import act
 
 if TYPE_CHECKING:
     from keycliq_ops.release.rollback import RollbackPlan
+    from keycliq_ops.release.session import Session
+    from keycliq_ops.release.stepper import Facts, StepIO, StepRecord
 
 
 @dataclass
-class RollbackStep:
+class RollbackStep(StepBase):
     """``POST /apps/{app}/releases`` with the target release: a new release that runs the
     target's slug with the target's config vars."""
 
     plan_: RollbackPlan
-    ask_two_factor: TwoFactorAsk | None = None
     name: str = "rollback"
     title: str = "Rollback"
-    skippable: bool = False
 
-    def plan(self, ctx: ReleaseContext) -> str:
-        p = self.plan_
+    def plan(self, s: Session) -> str:
+        target, now = self.plan_.target.version, self.plan_.current.version
         return (
-            f"POST /apps/{p.app}/releases {{release: v{p.target.version}}}: a new release "
-            f"running v{p.target.version}'s code and config (now v{p.current.version})"
+            f"POST /apps/{self.plan_.app}/releases {{release: v{target}}}: a new release "
+            f"running v{target}'s code and config (now v{now})"
         )
 
-    def already_done(self, ctx: ReleaseContext, previous: StepRecord | None) -> StepOutcome | None:
-        if not (ctx.resume and previous and previous.status in ("succeeded", "done-before")):
+    def already_done(
+        self, s: Session, facts: Facts, previous: StepRecord | None
+    ) -> StepOutcome | None:
+        release_id = resumed_value(facts, previous, "release_id")
+        if release_id is None:
             return None
-        release_id = previous.data.get("release_id")
-        if not release_id:
-            return None
-        release = ctx.client.release(ctx.app, str(release_id))
+        release = s.client.release(s.app, release_id)
         if release.status == "failed":
             return None  # roll back again
-        ctx.release = release
-        return StepOutcome(
-            detail=f"v{release.version} was created by the run being resumed", data=previous.data
-        )
+        return made_before(f"v{release.version}", previous, release=release)
 
-    def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
+    def run(self, s: Session, facts: Facts, io: StepIO) -> StepOutcome:
         p = self.plan_
-        release = with_two_factor(
-            ctx.client,
-            self.ask_two_factor,
-            lambda: ctx.client.rollback(ctx.app, p.target.id),
-            what=f"rolling {ctx.app} back to v{p.target.version}",
+        release = act(
+            s,
+            lambda: s.client.rollback(s.app, p.target.id),
+            what=f"rolling {s.app} back to v{p.target.version}",
         )
-        ctx.release = release
         io.note(f"release v{release.version} {release.status}")
         return StepOutcome(
+            release=release,
             detail=f"v{release.version} runs v{p.target.version} again (was v{p.current.version})",
             data={
                 "from_version": p.current.version,
@@ -75,37 +67,43 @@ class RollbackStep:
 
 
 @dataclass
-class RollbackReleaseStep:
+class RollbackReleaseStep(StepBase):
     """The rollback release followed to its final status (a release phase is streamed)."""
 
     name: str = "release"
     title: str = "Release"
-    skippable: bool = False
 
-    def plan(self, ctx: ReleaseContext) -> str:
+    def plan(self, s: Session) -> str:
         return "follow the rollback release to succeeded"
 
-    def already_done(self, ctx: ReleaseContext, previous: StepRecord | None) -> StepOutcome | None:
-        if ctx.resume and ctx.release is not None and ctx.release.status == "succeeded":
-            return StepOutcome(detail=f"v{ctx.release.version} had already succeeded")
+    def already_done(
+        self, s: Session, facts: Facts, previous: StepRecord | None
+    ) -> StepOutcome | None:
+        release = facts.release
+        if facts.resuming and release is not None and release.status == "succeeded":
+            return StepOutcome(detail=f"v{release.version} had already succeeded")
         return None
 
-    def run(self, ctx: ReleaseContext, io: StepIO) -> StepOutcome:
-        if ctx.release is None:  # pragma: no cover - the rollback step always runs first
+    def run(self, s: Session, facts: Facts, io: StepIO) -> StepOutcome:
+        if facts.release is None:  # pragma: no cover - the rollback step always runs first
             raise GateFailed("no rollback release to follow")
-        release, migrations = follow_with_migrations(ctx, ctx.app, ctx.release, io)
-        ctx.release = release
+        release, watch = follow_with_migrations(s, s.app, facts.release, io)
         # The rollback restored the target's config vars: the checks read them afresh.
-        ctx._config_vars.pop(ctx.env_name, None)
-        data = {
-            "release_id": release.id,
-            "release_version": release.version,
-            "migrations": migrations,
-        }
+        s.forget_config_vars()
+        got = StepOutcome(
+            detail=f"v{release.version} succeeded",
+            data={
+                "release_id": release.id,
+                "release_version": release.version,
+                "migrations": watch.migrations,
+            },
+            release=release,
+        )
         if release.status != "succeeded":
-            raise GateFailed(
+            got.data = {}
+            got.error = GateFailed(
                 f"the rollback release v{release.version} {release.status}",
                 hint=f"the app still runs what it ran before; see `heroku releases:output "
-                f"{release.version} -a {ctx.app}`",
+                f"{release.version} -a {s.app}`",
             )
-        return StepOutcome(detail=f"v{release.version} succeeded", data=data)
+        return got

@@ -1,51 +1,64 @@
-"""What every release pipeline (deploy, promote, rollback) shares: the environment, the
-Heroku client, the repository, the ledger, the prompter, and the facts steps learn."""
+"""What every action that changes an environment (deploy, promote, rollback, secret
+rotation) starts from: the configuration, the environment, the Heroku client, the checkout,
+the ledger and the injected interactions (prompter, two-factor asker).
+
+A :class:`Session`'s inputs do not change once it is made; what it looks up from Heroku
+(config vars, the app's URL, the account) is fetched once and cached, one cache each. What
+a run learns belongs to the run (:class:`keycliq_ops.release.stepper.Facts`), not here.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from threading import Lock
+from typing import TYPE_CHECKING
 
-from keycliq_ops.base.errors import UsageError
+from keycliq_ops.base.errors import GitError
 
 if TYPE_CHECKING:
     from keycliq_ops.adapters.git import Repo
     from keycliq_ops.adapters.heroku.client import HerokuClient
-    from keycliq_ops.adapters.heroku.resources import Build, Release
-    from keycliq_ops.checklists import ChecklistResult, Prompter
+    from keycliq_ops.adapters.heroku.resources import Account
+    from keycliq_ops.checklists import Prompter
     from keycliq_ops.config import Environment, LoadedConfig
     from keycliq_ops.ledger import Ledger
 
+# Asked for a two-factor code (the API's message as the question); None: none to give.
+TwoFactorAsk = Callable[[str], "str | None"]
+
 
 @dataclass
-class ReleaseContext:
+class _Lookups:
+    """The session's caches (shared by the sessions made from one with ``for_commit``)."""
+
+    config_vars: dict[str, dict[str, str]] = field(default_factory=dict)
+    web_url: str | None = None
+    account: Account | None = None
+    lock: Lock = field(default_factory=Lock)
+
+
+@dataclass(frozen=True)
+class Session:
     loaded: LoadedConfig
     env_name: str
     client: HerokuClient
-    repo: Repo
+    repo: Repo | None  # None: not in a git checkout (a secret rotation needs none)
     ledger: Ledger
-    commit: str
+    commit: str  # what the action ships ("" when there is no checkout)
     branch: str | None
-    prompter: Prompter | None = None
     params: dict[str, str] = field(default_factory=dict)
-    database_url: str | None = None  # an explicit one (tests, --database-url); else config var
-    resume: bool = False
+    prompter: Prompter | None = None
+    ask_two_factor: TwoFactorAsk | None = None
+    explicit_database_url: str | None = None  # tests, --database-url; else the config var
     sleep: Callable[[float], None] = time.sleep
-    # learnt along the way
-    heroku_email: str | None = None
-    app_id: str | None = None
-    build: Build | None = None
-    release: Release | None = None
-    checklist_result: ChecklistResult | None = None
-    previous_checklist: ChecklistResult | None = None
-    dataclips: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    _config_vars: dict[str, dict[str, str]] = field(default_factory=dict)
-    _web_url: str | None = None
+    _lookups: _Lookups = field(default_factory=_Lookups, repr=False, compare=False)
+
+    # ------------------------------------------------------------------ derived inputs
 
     @property
     def env(self) -> Environment:
@@ -55,22 +68,49 @@ class ReleaseContext:
     def app(self) -> str:
         return self.env.app
 
-    def config_vars(self, env_name: str | None = None) -> dict[str, str]:
-        """The app's config vars (fetched once per run; secret values registered with the
-        ledger so that none can be recorded)."""
-        name = env_name or self.env_name
-        if name not in self._config_vars:
-            self._config_vars[name] = self._fetch_vars(name)
-        return self._config_vars[name]
+    @property
+    def root(self) -> Path:
+        return self.loaded.root
 
-    def prefetch_config_vars(self) -> None:
-        """Fetch every environment's config vars at once (the audit compares them)."""
-        todo = [n for n in self.loaded.config.environments if n not in self._config_vars]
-        if not todo:
-            return
-        with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
-            for name, vars_ in zip(todo, pool.map(self._fetch_vars, todo), strict=True):
-                self._config_vars[name] = vars_
+    def checkout(self) -> Repo:
+        """The git checkout (GitError when the session has none)."""
+        if self.repo is None:
+            raise GitError(f"{self.root} is not a git checkout")
+        return self.repo
+
+    def for_commit(self, commit: str) -> Session:
+        """The same session naming another commit (what a promotion or a rollback ships);
+        the lookups made so far are shared."""
+        return dataclasses.replace(self, commit=commit)
+
+    def fresh(self) -> Session:
+        """The same inputs with nothing looked up yet (a second action after a first)."""
+        return dataclasses.replace(self, _lookups=_Lookups())
+
+    # ------------------------------------------------------------------------ lookups
+
+    def config_vars(self, env_name: str | None = None) -> dict[str, str]:
+        """The app's config vars (fetched once; secret values registered with the ledger's
+        scrubber so that none can be recorded)."""
+        name = env_name or self.env_name
+        cache = self._lookups.config_vars
+        if name not in cache:
+            cache[name] = self._fetch_vars(name)
+        return cache[name]
+
+    def prefetch_config_vars(self) -> dict[str, dict[str, str]]:
+        """Every environment's config vars, fetched at once (the audit compares them)."""
+        cache = self._lookups.config_vars
+        todo = [n for n in self.loaded.config.environments if n not in cache]
+        if todo:
+            with ThreadPoolExecutor(max_workers=min(4, len(todo))) as pool:
+                for name, vars_ in zip(todo, pool.map(self._fetch_vars, todo), strict=True):
+                    cache[name] = vars_
+        return dict(cache)
+
+    def forget_config_vars(self, env_name: str | None = None) -> None:
+        """The config vars changed (a rollback restores older ones): read them again."""
+        self._lookups.config_vars.pop(env_name or self.env_name, None)
 
     def _fetch_vars(self, name: str) -> dict[str, str]:
         from keycliq_ops.base.redact import is_secret_name
@@ -79,25 +119,29 @@ class ReleaseContext:
         self.ledger.add_secrets(*(v for k, v in vars_.items() if is_secret_name(k)))
         return vars_
 
+    def database_url(self) -> str:
+        """The explicit database URL, else the app's ``DATABASE_URL`` config var."""
+        from keycliq_ops.adapters.db import database_url_of
+
+        return database_url_of(self.config_vars, self.app, self.explicit_database_url)
+
     def app_url(self) -> str | None:
         """The environment's public URL: keycliq.yaml's ``url``, else the app's ``web_url``."""
         if self.env.url:
             return self.env.url
-        if self._web_url is None:
-            self._web_url = self.client.app(self.app).web_url or ""
-        return self._web_url or None
+        if self._lookups.web_url is None:
+            self._lookups.web_url = self.client.app(self.app).web_url or ""
+        return self._lookups.web_url or None
 
-    def db_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        url = self.config_vars().get("DATABASE_URL")
-        if not url:
-            raise UsageError(
-                f"{self.app} has no DATABASE_URL config var",
-                hint="attach Heroku Postgres to the app, or pass --database-url",
-            )
-        return url
+    def account(self) -> Account:
+        """The Heroku account of the token (asked once)."""
+        with self._lookups.lock:
+            if self._lookups.account is None:
+                self._lookups.account = self.client.account()
+            return self._lookups.account
 
     @property
-    def root(self) -> Path:
-        return self.loaded.root
+    def heroku_email(self) -> str | None:
+        """The account's email once :meth:`account` has been asked (never asks itself)."""
+        account = self._lookups.account
+        return account.email if account is not None else None

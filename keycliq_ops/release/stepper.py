@@ -4,16 +4,23 @@ Each step declares its name, a one-line plan (what it would do: commands, API ca
 it may be skipped, how to tell it already happened (for ``--resume``), and how to run. The
 engine never prints: it sends :class:`Event` objects to a sink the CLI renders (rich in a
 terminal, plain lines otherwise, one JSON object per line with ``--json``). It returns a
-:class:`PipelineResult` whose step records the ledger stores.
+:class:`RunResult` whose step records the ledger stores.
+
+Steps never write into shared state: each returns a :class:`StepOutcome` whose typed facts
+(the build, the release, the checklist result, Dataclip verdicts, warnings …) the runner
+merges into a read-only :class:`Facts` that the next steps read and the lifecycle records.
+A step that fails after learning something returns an outcome with ``error`` set (the facts
+are kept); one that fails before raises its :class:`KeycliqError`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -25,6 +32,10 @@ from keycliq_ops.base.errors import (
     Interrupted,
     KeycliqError,
 )
+
+if TYPE_CHECKING:
+    from keycliq_ops.adapters.heroku.resources import Build, Release
+    from keycliq_ops.checklists import ChecklistResult
 
 StepStatus = Literal["succeeded", "failed", "skipped", "aborted", "done-before", "not-run"]
 C = TypeVar("C")
@@ -45,8 +56,8 @@ class StepRecord(BaseModel):
     hint: str | None = None
 
 
-class PipelineResult(BaseModel):
-    """The outcome of a whole pipeline run."""
+class RunResult(BaseModel):
+    """The outcome of a whole run of steps."""
 
     outcome: Literal["succeeded", "failed", "aborted"]
     exit_code: int
@@ -69,7 +80,7 @@ class Event:
     title: str | None = None
     text: str | None = None
     record: StepRecord | None = None
-    result: PipelineResult | None = None
+    result: RunResult | None = None
     at: float = field(default_factory=time.time)
 
     def to_json(self) -> dict[str, Any]:
@@ -117,11 +128,47 @@ class StepIO:
 
 @dataclass
 class StepOutcome:
-    """A step's own account of success (failures are raised as KeycliqError)."""
+    """A step's own account: what it did (``detail``, ``data`` for its record) and the
+    facts it learnt. ``error``: the step failed after learning them (recorded, kept)."""
 
     detail: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     skipped: bool = False
+    error: KeycliqError | None = None
+    build: Build | None = None
+    release: Release | None = None
+    checklist: ChecklistResult | None = None
+    dataclips: list[dict[str, Any]] | None = None
+    promotion_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the steps of one run learnt so far (read-only; the runner makes a new one per
+    step), and what the run started from (``resuming``: the records of an unfinished run
+    are being continued; ``previous_checklist``: that run's checklist result)."""
+
+    resuming: bool = False
+    previous_checklist: ChecklistResult | None = None
+    build: Build | None = None
+    release: Release | None = None
+    checklist: ChecklistResult | None = None
+    dataclips: tuple[dict[str, Any], ...] = ()
+    promotion_id: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def merged(self, got: StepOutcome) -> Facts:
+        """These facts with what ``got`` learnt (a fact given replaces the one known)."""
+        return dataclasses.replace(
+            self,
+            build=got.build or self.build,
+            release=got.release or self.release,
+            checklist=got.checklist or self.checklist,
+            dataclips=self.dataclips if got.dataclips is None else tuple(got.dataclips),
+            promotion_id=got.promotion_id or self.promotion_id,
+            warnings=self.warnings + tuple(w for w in got.warnings if w not in self.warnings),
+        )
 
 
 class Step(Protocol[C_contra]):
@@ -136,14 +183,46 @@ class Step(Protocol[C_contra]):
 
     def plan(self, ctx: C_contra) -> str: ...
 
-    def already_done(self, ctx: C_contra, previous: StepRecord | None) -> StepOutcome | None:
+    def already_done(
+        self, ctx: C_contra, facts: Facts, previous: StepRecord | None
+    ) -> StepOutcome | None:
         """An outcome when this step's work already happened (resume), else None."""
         ...
 
-    def run(self, ctx: C_contra, io: StepIO) -> StepOutcome: ...
+    def run(self, ctx: C_contra, facts: Facts, io: StepIO) -> StepOutcome: ...
 
 
-class Pipeline(Generic[C]):
+def resumed_value(facts: Facts, previous: StepRecord | None, key: str) -> str | None:
+    """On resume: what this step recorded under ``key`` in the run being resumed, when it
+    succeeded there (e.g. the id of the release it made); else None."""
+    if not (facts.resuming and previous and previous.status in ("succeeded", "done-before")):
+        return None
+    value = previous.data.get(key)
+    return str(value) if value else None
+
+
+def made_before(what: str, previous: StepRecord | None, **facts: Any) -> StepOutcome:
+    """On resume: ``what`` the run being resumed made is reused (its record's data kept)."""
+    return StepOutcome(
+        detail=f"{what} was created by the run being resumed",
+        data=previous.data if previous else {},
+        **facts,
+    )
+
+
+class StepBase:
+    """What most steps are: not skippable, and with nothing to resume (run again on
+    ``--resume``). A step says so where it differs."""
+
+    skippable = False
+
+    def already_done(
+        self, ctx: Any, facts: Facts, previous: StepRecord | None
+    ) -> StepOutcome | None:
+        return None
+
+
+class StepRunner(Generic[C]):
     """Runs steps in order, stopping at the first failure."""
 
     def __init__(
@@ -155,6 +234,19 @@ class Pipeline(Generic[C]):
         self.steps = list(steps)
         self._sink = sink
         self._clock = clock
+        self.facts = Facts()
+
+    def check_skip(self, skip: Mapping[str, str]) -> None:
+        """GateFailed unless every step named in ``skip`` exists and may be skipped."""
+        for name in skip:
+            step = next((s for s in self.steps if s.name == name), None)
+            if step is None:
+                raise GateFailed(
+                    f"--skip {name}: no such step",
+                    hint="steps: " + ", ".join(s.name for s in self.steps),
+                )
+            if not step.skippable:
+                raise GateFailed(f"step {name!r} cannot be skipped")
 
     def plan(self, ctx: C) -> list[tuple[str, str, str]]:
         """(name, title, what it would do) for every step."""
@@ -166,29 +258,25 @@ class Pipeline(Generic[C]):
         *,
         skip: Mapping[str, str] | None = None,
         previous: Mapping[str, StepRecord] | None = None,
+        facts: Facts | None = None,
         on_step: Callable[[StepRecord], None] | None = None,
-    ) -> PipelineResult:
-        """Run every step. ``skip``: step → reason; ``previous``: records of a run to resume.
+    ) -> RunResult:
+        """Run every step. ``skip``: step → reason; ``previous``: records of a run to resume;
+        ``facts``: what the run starts from. The facts learnt are ``self.facts`` afterwards
+        (also when a step raised).
 
         A ``KeyboardInterrupt`` ends the run as ``aborted`` (exit 130) at the running step;
         a :class:`KeycliqError` fails it with that error's exit code; any other exception
         propagates (a bug) after the step is recorded as failed.
         """
         skip = dict(skip or {})
-        for name in skip:
-            step = next((s for s in self.steps if s.name == name), None)
-            if step is None:
-                raise GateFailed(
-                    f"--skip {name}: no such step",
-                    hint="steps: " + ", ".join(s.name for s in self.steps),
-                )
-            if not step.skippable:
-                raise GateFailed(f"step {name!r} cannot be skipped")
+        self.check_skip(skip)
         records: list[StepRecord] = []
         started = self._clock()
         outcome: Literal["succeeded", "failed", "aborted"] = "succeeded"
         exit_code = EXIT_OK
         failed_step = error = hint = None
+        self.facts = facts if facts is not None else Facts()
 
         for step in self.steps:
             t0 = self._clock()
@@ -196,6 +284,7 @@ class Pipeline(Generic[C]):
             self._sink(Event("start", step=step.name, title=step.title))
             io = StepIO(step.name, self._sink)
             record: StepRecord
+            got: StepOutcome | None = None
             try:
                 if step.name in skip:
                     record = StepRecord(
@@ -206,8 +295,11 @@ class Pipeline(Generic[C]):
                         detail=f"skipped: {skip[step.name]}",
                     )
                 else:
-                    done = step.already_done(ctx, (previous or {}).get(step.name))
-                    got = done if done is not None else step.run(ctx, io)
+                    done = step.already_done(ctx, self.facts, (previous or {}).get(step.name))
+                    got = done if done is not None else step.run(ctx, self.facts, io)
+                    self.facts = self.facts.merged(got)
+                    if got.error is not None:
+                        raise got.error
                     status: StepStatus = (
                         "done-before"
                         if done is not None
@@ -240,7 +332,7 @@ class Pipeline(Generic[C]):
                     started_at=wall,
                     detail=exc.message,
                     hint=exc.hint,
-                    data=getattr(exc, "data", None) or {},
+                    data=got.data if got is not None and got.error is exc else {},
                 )
                 outcome, exit_code, failed_step = "failed", exc.exit_code, step.name
                 error, hint = exc.message, exc.hint
@@ -271,7 +363,7 @@ class Pipeline(Generic[C]):
             records.append(StepRecord(name=step.name, title=step.title, status="not-run"))
         if outcome == "failed" and exit_code == EXIT_OK:  # pragma: no cover - defensive
             exit_code = EXIT_GATE
-        result = PipelineResult(
+        result = RunResult(
             outcome=outcome,
             exit_code=exit_code,
             steps=records,

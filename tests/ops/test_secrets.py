@@ -10,17 +10,20 @@ import pytest
 import respx
 
 from keycliq_ops.adapters.heroku.client import HerokuClient
-from keycliq_ops.base.errors import HerokuError, UsageError
+from keycliq_ops.base.errors import UsageError
 from keycliq_ops.config import LoadedConfig, load_config
 from keycliq_ops.ledger import Ledger
 from keycliq_ops.ops.config_audit import secret_digest
 from keycliq_ops.ops.secrets import (
-    apply_rotation,
+    PreparedRotation,
     check_var,
     digest8,
     list_secrets,
     prepare_rotation,
+    rotation_action,
 )
+from keycliq_ops.release.lifecycle import ActionOutcome, check, run_action
+from keycliq_ops.release.session import Session
 
 BASE = "https://api.test"
 STAGING = f"{BASE}/apps/keycliq-staging"
@@ -56,6 +59,23 @@ def _release(version: int, status: str, description: str = "Set SESSION_SECRET c
         "description": description,
         "created_at": "2026-11-28T03:05:12Z",
     }
+
+
+def rotate(
+    client: HerokuClient, loaded: LoadedConfig, ledger: Ledger, prepared: PreparedRotation
+) -> ActionOutcome[PreparedRotation]:
+    """The rotation through the release lifecycle, outside a git checkout (as the CLI may)."""
+    session = Session(
+        loaded=loaded,
+        env_name=prepared.plan.environment,
+        client=client,
+        repo=None,
+        ledger=ledger,
+        commit="",
+        branch=None,
+        sleep=lambda _s: None,
+    )
+    return run_action(check(rotation_action(session, prepared)), lambda _event: None)
 
 
 def _mock_vars(router: respx.Router) -> None:
@@ -105,9 +125,9 @@ def test_a_failed_api_call_is_recorded_failed(
     )
     ledger = Ledger(loaded.ledger_path)
     prepared = prepare_rotation(client, loaded, "staging", "SESSION_SECRET", None)
-    with pytest.raises(HerokuError) as exc:
-        apply_rotation(client, ledger, prepared, timeout=5)
-    assert exc.value.exit_code == 3
+    outcome = rotate(client, loaded, ledger, prepared)
+    assert outcome.exit_code == 3 and outcome.result.failed_step == "config"
+    assert outcome.result.error and "boom" in outcome.result.error
     records = [json.loads(x) for x in loaded.ledger_path.read_text().splitlines()]
     assert [r["outcome"] for r in records] == ["running", "failed"]
     assert records[1]["exit_code"] == 3 and records[1]["details"]["var"] == "SESSION_SECRET"
@@ -129,8 +149,9 @@ def test_a_failed_release_is_recorded_with_its_version(
     respx_mock.patch(f"{STAGING}/config-vars").respond(json={"SESSION_SECRET": "c" * 64})
     ledger = Ledger(loaded.ledger_path)
     prepared = prepare_rotation(client, loaded, "staging", "SESSION_SECRET", None)
-    with pytest.raises(HerokuError, match="release v8 failed"):
-        apply_rotation(client, ledger, prepared, timeout=5)
+    outcome = rotate(client, loaded, ledger, prepared)
+    assert outcome.exit_code == 3
+    assert outcome.result.error and "release v8 failed" in outcome.result.error
     end = ledger.latest(1)[0]
     assert end.status == "failed"
     assert end.value("release_version") == 8

@@ -119,9 +119,9 @@ def test_dirty_tree_is_refused(world: World, cli) -> None:  # type: ignore[no-un
 def test_ctrl_c_during_the_wait_then_resume(
     world: World, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from keycliq_ops.release import deploy_steps
+    from keycliq_ops.release import following
 
-    real = deploy_steps.follow_release
+    real = following.follow_release
     calls = {"n": 0}
 
     def interrupted(*args: object, **kwargs: object) -> object:
@@ -130,7 +130,7 @@ def test_ctrl_c_during_the_wait_then_resume(
             raise KeyboardInterrupt
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(deploy_steps, "follow_release", interrupted)
+    monkeypatch.setattr(following, "follow_release", interrupted)
     first = cli(*NO_CHECKLIST)
     assert first.code == 130, first.output
     aborted = end_record(world)

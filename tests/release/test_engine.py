@@ -8,7 +8,14 @@ import pytest
 
 from keycliq_ops.base.errors import ExternalError, GateFailed
 from keycliq_ops.cli.progress import JsonSink, PlainSink
-from keycliq_ops.release.stepper import Event, Pipeline, StepIO, StepOutcome, StepRecord
+from keycliq_ops.release.stepper import (
+    Event,
+    Facts,
+    StepIO,
+    StepOutcome,
+    StepRecord,
+    StepRunner,
+)
 
 
 @dataclass
@@ -31,12 +38,14 @@ class FakeStep:
     def plan(self, ctx: Ctx) -> str:
         return f"would {self.name}"
 
-    def already_done(self, ctx: Ctx, previous: StepRecord | None) -> StepOutcome | None:
+    def already_done(
+        self, ctx: Ctx, facts: Facts, previous: StepRecord | None
+    ) -> StepOutcome | None:
         if self.done and previous is not None and previous.status == "succeeded":
             return StepOutcome(detail="already done")
         return None
 
-    def run(self, ctx: Ctx, io: StepIO) -> StepOutcome:
+    def run(self, ctx: Ctx, facts: Facts, io: StepIO) -> StepOutcome:
         ctx.ran.append(self.name)
         for line in self.lines:
             io.line(line)
@@ -53,7 +62,7 @@ def collect() -> tuple[list[Event], object]:
 def test_all_steps_succeed_in_order() -> None:
     events, sink = collect()
     ctx = Ctx()
-    result = Pipeline([FakeStep("a"), FakeStep("b", lines=("x", "y"))], sink).run(ctx)  # type: ignore[arg-type]
+    result = StepRunner([FakeStep("a"), FakeStep("b", lines=("x", "y"))], sink).run(ctx)  # type: ignore[arg-type]
     assert ctx.ran == ["a", "b"]
     assert result.outcome == "succeeded" and result.exit_code == 0
     assert [s.status for s in result.steps] == ["succeeded", "succeeded"]
@@ -80,7 +89,7 @@ def test_gate_failure_stops_with_exit_1_and_keeps_the_tail() -> None:
         ),
         FakeStep("c"),
     ]
-    result = Pipeline(steps, sink).run(ctx)  # type: ignore[arg-type]
+    result = StepRunner(steps, sink).run(ctx)  # type: ignore[arg-type]
     assert ctx.ran == ["a", "b"]
     assert result.outcome == "failed" and result.exit_code == 1
     assert (
@@ -93,13 +102,13 @@ def test_gate_failure_stops_with_exit_1_and_keeps_the_tail() -> None:
 
 def test_outside_failure_is_exit_3() -> None:
     _, sink = collect()
-    result = Pipeline([FakeStep("a", fail=ExternalError("API down"))], sink).run(Ctx())  # type: ignore[arg-type]
+    result = StepRunner([FakeStep("a", fail=ExternalError("API down"))], sink).run(Ctx())  # type: ignore[arg-type]
     assert result.exit_code == 3 and result.outcome == "failed"
 
 
 def test_ctrl_c_aborts_at_the_running_step() -> None:
     _, sink = collect()
-    result = Pipeline([FakeStep("a"), FakeStep("b", fail=KeyboardInterrupt())], sink).run(Ctx())  # type: ignore[arg-type]
+    result = StepRunner([FakeStep("a"), FakeStep("b", fail=KeyboardInterrupt())], sink).run(Ctx())  # type: ignore[arg-type]
     assert result.outcome == "aborted" and result.exit_code == 130
     assert result.failed_step == "b"
     assert result.hint and "--resume" in result.hint
@@ -108,7 +117,7 @@ def test_ctrl_c_aborts_at_the_running_step() -> None:
 def test_skip_only_skippable_steps() -> None:
     _, sink = collect()
     ctx = Ctx()
-    pipe = Pipeline([FakeStep("a", skippable=True), FakeStep("b")], sink)  # type: ignore[list-item]
+    pipe = StepRunner([FakeStep("a", skippable=True), FakeStep("b")], sink)  # type: ignore[list-item]
     result = pipe.run(ctx, skip={"a": "flaky in CI"})
     assert ctx.ran == ["b"]
     assert result.steps[0].status == "skipped" and "flaky in CI" in result.steps[0].detail
@@ -122,7 +131,7 @@ def test_resume_does_not_repeat_work_already_done() -> None:
     _, sink = collect()
     ctx = Ctx()
     previous = {"a": StepRecord(name="a", title="A", status="succeeded")}
-    result = Pipeline([FakeStep("a", done=True), FakeStep("b")], sink).run(ctx, previous=previous)  # type: ignore[list-item]
+    result = StepRunner([FakeStep("a", done=True), FakeStep("b")], sink).run(ctx, previous=previous)  # type: ignore[list-item]
     assert ctx.ran == ["b"]
     assert result.steps[0].status == "done-before"
 
@@ -131,7 +140,7 @@ def test_unexpected_exception_propagates_after_recording() -> None:
     _, sink = collect()
     seen: list[StepRecord] = []
     with pytest.raises(ZeroDivisionError):
-        Pipeline([FakeStep("a", fail=ZeroDivisionError())], sink).run(Ctx(), on_step=seen.append)  # type: ignore[list-item]
+        StepRunner([FakeStep("a", fail=ZeroDivisionError())], sink).run(Ctx(), on_step=seen.append)  # type: ignore[list-item]
     assert seen[0].status == "failed"
 
 
@@ -144,7 +153,7 @@ def test_plain_and_json_sinks_render_every_event() -> None:
         j(e)
 
     steps = [FakeStep("a", lines=("hello",)), FakeStep("b", fail=GateFailed("nope", hint="h"))]
-    Pipeline(steps, both).run(Ctx())  # type: ignore[arg-type]
+    StepRunner(steps, both).run(Ctx())  # type: ignore[arg-type]
     text = plain.getvalue()
     assert "==> A" in text and "    | hello" in text and "✗ B [failed" in text and "hint: h" in text
     events = [json.loads(line) for line in js.getvalue().splitlines()]

@@ -13,7 +13,7 @@ import respx
 
 from keycliq_ops.adapters.heroku.client import HerokuClient
 from keycliq_ops.base.errors import TwoFactorRequired, UsageError
-from keycliq_ops.release.promote_steps import with_two_factor
+from keycliq_ops.release.two_factor import with_two_factor
 
 BASE = "https://api.heroku.test"
 PIPELINE, SOURCE, TARGET = (str(uuid.uuid4()) for _ in range(3))
