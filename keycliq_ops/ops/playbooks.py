@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
-from keycliq_ops.base.errors import ConfigError, UsageError
+from keycliq_ops.base.errors import UsageError
 from keycliq_ops.base.redact import is_secret_name, mask, redact_url
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ PLAYBOOKS: tuple[Playbook, ...] = (
         dataclips=("E1", "E2", "G"),
         recent_matchings=True,
         manual_steps=(
-            "Look at the failing rows (keycliq dataclips run E1 E2 G --app ENV shows samples).",
+            "Look at the failing rows (keycliq dataclips run E1 E2 G -e ENV shows samples).",
             "Look at the recent key_matchings around the time the problem started.",
             "If a migration was wrong, write a correction script, review it, run it, and "
             "record it in the ledger with the code version.",
@@ -345,13 +345,18 @@ def _looks_placeholder(value: str) -> bool:
 
 
 # ----------------------------------------------------------------------------- database
+_DATACLIP_SEVERITY: dict[str, Severity] = {"pass": "ok", "info": "info", "warn": "warning"}
+
+
 def dataclip_findings(run: DataclipRun) -> list[Finding]:
     """One finding per check: pass → ok, warn → warning, fail/error → error."""
+    from keycliq_ops.dataclips.verdicts import is_failing
+
     findings: list[Finding] = []
     for r in run.results:
-        severity: Severity = {"pass": "ok", "info": "info", "warn": "warning"}.get(
-            r.verdict, "error"
-        )  # type: ignore[assignment]
+        severity: Severity = (
+            "error" if is_failing(r.verdict) else _DATACLIP_SEVERITY.get(r.verdict, "error")
+        )
         broken = [e.actual or e.text for e in r.expectations if e.status != "pass"]
         detail = r.error or "; ".join(broken)
         message = f"{r.id} {r.title}: {r.verdict}" + (f" ({detail})" if detail else "")
@@ -365,31 +370,22 @@ def dataclip_findings(run: DataclipRun) -> list[Finding]:
 RECENT_MATCHINGS_SQL = """
 SELECT "matchType", count(*)
 FROM key_matchings
-WHERE "createdAt" >= %s
+WHERE "createdAt" >= $1
 GROUP BY "matchType"
 ORDER BY count(*) DESC, "matchType"
 """
 
 
 def recent_matchings(database_url: str, *, hours: int = RECENT_HOURS) -> dict[str, int]:
-    """key_matchings created in the last ``hours``, counted by matchType (read-only)."""
-    from keycliq_ops.adapters import db
+    """key_matchings created in the last ``hours``, counted by matchType (read-only).
+
+    DatabaseError (exit 3) when the database cannot be reached or the query fails."""
+    from keycliq_ops.adapters.db import Session
 
     since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours)
-    try:
-        with db.connect(database_url) as conn:
-            rows = conn.execute(RECENT_MATCHINGS_SQL, (since,)).fetchall()
-    except Exception as exc:
-        if isinstance(exc, UsageError | ConfigError) or not _is_db_error(exc):
-            raise
-        raise db.database_error(exc, database_url, "count recent key_matchings") from None
-    return {str(kind): int(n) for kind, n in rows}
-
-
-def _is_db_error(exc: BaseException) -> bool:
-    import psycopg
-
-    return isinstance(exc, psycopg.Error)
+    with Session.open(database_url) as session:
+        result = session.query(RECENT_MATCHINGS_SQL, [since], action="count recent key_matchings")
+    return {str(kind): int(n) for kind, n in result.rows}
 
 
 def matching_findings(counts: Mapping[str, int], *, hours: int = RECENT_HOURS) -> list[Finding]:
@@ -446,19 +442,16 @@ def run_playbook(
         findings.extend(found)
     matchings: dict[str, int] | None = None
     if playbook.dataclips or playbook.recent_matchings:
-        database_url = vars_.get("DATABASE_URL")
-        if not database_url:
-            raise ConfigError(
-                f"the app {env.app} has no DATABASE_URL config var",
-                hint="attach Heroku Postgres to the app",
-            )
+        from keycliq_ops.adapters.db import database_url_of
+
+        database_url = database_url_of(vars_, env.app, flag=None)
         if playbook.dataclips:
             from keycliq_ops.dataclips import load_catalog, run_dataclips
 
             if catalog is None:
-                from keycliq_ops.config.loading import SHIPPED_DATACLIPS
+                from keycliq_ops.config.loading import shipped_dataclips
 
-                catalog = load_catalog(SHIPPED_DATACLIPS)
+                catalog = load_catalog(shipped_dataclips())
             say("running Dataclips " + " ".join(playbook.dataclips))
             run = run_dataclips(catalog, list(playbook.dataclips), database_url, target=env.app)
             findings.extend(dataclip_findings(run))
