@@ -10,6 +10,7 @@ from keycliq_ops.cli.envopt import ENV_ARGUMENT, ENV_OPTION
 from keycliq_ops.cli.release_common import (
     RESUME_OPTION,
     ReleaseFlags,
+    View,
     help_text,
     release_command,
 )
@@ -86,14 +87,7 @@ def promote(
         resume=resume,
         skip=flags.skip,
     )
-    run_release(
-        loaded,
-        env,
-        lambda session: promote_action(session, options),
-        flags,
-        lines=_lines,
-        tail=_tail,
-    )
+    run_release(loaded, env, lambda session: promote_action(session, options), flags, VIEW)
 
 
 def _lines(outcome: ActionOutcome[PromotionPlan]) -> dict[str, str]:
@@ -107,16 +101,19 @@ def _lines(outcome: ActionOutcome[PromotionPlan]) -> dict[str, str]:
 
 def _tail(outcome: ActionOutcome[PromotionPlan]) -> None:
     """After the summary: the auto-rollback's own outcome, or the command to roll back."""
+    from keycliq_ops.cli import rollback_cmd
     from keycliq_ops.cli.common import err, out
     from keycliq_ops.cli.release_common import render_action
-    from keycliq_ops.cli.rollback_cmd import rollback_lines, rollback_tail
     from keycliq_ops.release.promote import rollback_command
 
     rb = outcome.follow_up
     if rb is not None:
         out().print(f"\nauto-rollback to v{rb.prepared.target.version}: {rb.result.outcome}")
-        render_action(rb, False, lines=rollback_lines, tail=rollback_tail)
+        render_action(rb, False, rollback_cmd.VIEW)
         return
     command = rollback_command(outcome)
     if command:
         err().print(f"production runs the new code: to go back, run\n  {command}")
+
+
+VIEW = View(lines=_lines, tail=_tail)

@@ -32,6 +32,18 @@ def help_text(about: str, examples: list[str], *, exit_codes: str | None = None)
 Lines = Callable[["ActionOutcome[Any]"], dict[str, str]]
 Tail = Callable[["ActionOutcome[Any]"], None]
 
+
+@dataclass(frozen=True)
+class View:
+    """How a command shows its outcome beyond the shared summary: ``lines``, its own
+    summary lines; ``tail``, what it prints after the summary (never with --json)."""
+
+    lines: Lines | None = None
+    tail: Tail | None = None
+
+
+PLAIN = View()
+
 YES_OPTION = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (CI).")
 ANSWERS_OPTION = typer.Option(
     None,
@@ -224,15 +236,13 @@ def run_release(
     env_name: str,
     build: Callable[[Session], Action[Any]],
     flags: ReleaseFlags,
+    view: View = PLAIN,
     *,
-    lines: Lines | None = None,
-    tail: Tail | None = None,
     need_checkout: bool = True,
 ) -> None:
     """The whole command: ``build`` the action (read-only), then the plan (and stop, with
     ``--dry-run``), the check that it can finish, the confirmation, the run with its
-    progress, the outcome (``lines``: the action's own summary lines; ``tail``: what it
-    prints after), and the exit code."""
+    progress, the outcome (as ``view`` says), and the exit code."""
     from keycliq_ops.cli.progress import make_sink
     from keycliq_ops.release.lifecycle import check, run_action
 
@@ -257,7 +267,7 @@ def run_release(
             close_sink(sink)
     finally:
         session.client.close()
-    render_action(outcome, flags.as_json, lines=lines, tail=tail)
+    render_action(outcome, flags.as_json, view)
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
 
@@ -268,22 +278,16 @@ def _quiet_sink(flags: ReleaseFlags) -> Any:
     return make_sink(False, err()) if not flags.as_json else (lambda _event: None)
 
 
-def render_action(
-    outcome: ActionOutcome[Any],
-    as_json: bool,
-    *,
-    lines: Lines | None = None,
-    tail: Tail | None = None,
-) -> None:
-    """The outcome: the steps and the facts (or the JSON result), then the action's tail."""
+def render_action(outcome: ActionOutcome[Any], as_json: bool, view: View = PLAIN) -> None:
+    """The outcome: the steps and the facts (or the JSON result), then the view's tail."""
     facts = {"ledger": outcome.ledger_id, "report": str(outcome.report or "-")}
-    if lines is not None:
-        facts.update(lines(outcome))
+    if view.lines is not None:
+        facts.update(view.lines(outcome))
     if outcome.facts.release is not None:
         facts["release"] = f"v{outcome.facts.release.version}"
     render_outcome(outcome.result, facts, as_json, outcome.summary())
-    if tail is not None and not as_json:
-        tail(outcome)
+    if view.tail is not None and not as_json:
+        view.tail(outcome)
 
 
 def show_caveat(caveat: str | None, as_json: bool) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from keycliq_ops.cli.envopt import ENV_ARGUMENT, ENV_OPTION
-from keycliq_ops.cli.release_common import ReleaseFlags, help_text, release_command
+from keycliq_ops.cli.release_common import ReleaseFlags, View, help_text, release_command
 
 if TYPE_CHECKING:
     from keycliq_ops.release.lifecycle import ActionOutcome
@@ -65,14 +65,7 @@ def rollback(
     loaded = load(ctx)
     env = pick_env(loaded, env_arg, env_opt, what="rollback")
     options = RollbackOptions(to=to, resume=resume, skip=flags.skip)
-    run_release(
-        loaded,
-        env,
-        lambda session: rollback_action(session, options),
-        flags,
-        lines=rollback_lines,
-        tail=rollback_tail,
-    )
+    run_release(loaded, env, lambda session: rollback_action(session, options), flags, VIEW)
 
 
 def rollback_lines(outcome: ActionOutcome[RollbackPlan]) -> dict[str, str]:
@@ -92,6 +85,9 @@ def rollback_tail(outcome: ActionOutcome[RollbackPlan]) -> None:
     undo = undo_command(outcome)
     if undo:
         out().print(f"to undo this rollback: {undo}")
+
+
+VIEW = View(lines=rollback_lines, tail=rollback_tail)
 
 
 def register(app: typer.Typer) -> None:

@@ -67,7 +67,7 @@ def rotate(
     import sys
 
     from keycliq_ops.cli.envopt import pick_env
-    from keycliq_ops.cli.release_common import ReleaseFlags, run_release
+    from keycliq_ops.cli.release_common import ReleaseFlags, View, run_release
     from keycliq_ops.ops.secrets import check_var, prepare_rotation, rotation_action
 
     loaded = load(ctx)
@@ -89,7 +89,7 @@ def rotate(
             session, prepare_rotation(session.client, loaded, env_name, var, given)
         ),
         flags,
-        tail=_rotated,
+        View(tail=_rotated),
         need_checkout=False,
     )
 

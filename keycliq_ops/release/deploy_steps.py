@@ -20,7 +20,14 @@ from keycliq_ops.release.following import (
     streaming_clause,
 )
 from keycliq_ops.release.session import Session
-from keycliq_ops.release.stepper import Facts, StepBase, StepIO, StepOutcome, StepRecord
+from keycliq_ops.release.stepper import (
+    Facts,
+    StepBase,
+    StepIO,
+    StepOutcome,
+    StepRecord,
+    passed_before,
+)
 
 
 def _short(sha: str | None) -> str:
@@ -183,11 +190,7 @@ class TestsStep(StepBase):
     def already_done(
         self, s: Session, facts: Facts, previous: StepRecord | None
     ) -> StepOutcome | None:
-        if (
-            facts.resuming
-            and previous is not None
-            and previous.status in ("succeeded", "done-before")
-        ):
+        if passed_before(facts, previous):
             return StepOutcome(detail="passed in the run being resumed (same commit)")
         return None
 
@@ -390,11 +393,7 @@ class MigrationsStep(StepBase):
     def already_done(
         self, s: Session, facts: Facts, previous: StepRecord | None
     ) -> StepOutcome | None:
-        if (
-            facts.resuming
-            and previous is not None
-            and previous.status in ("succeeded", "done-before")
-        ):
+        if passed_before(facts, previous):
             return StepOutcome(detail="applied in the run being resumed")
         return None
 

@@ -192,10 +192,15 @@ class Step(Protocol[C_contra]):
     def run(self, ctx: C_contra, facts: Facts, io: StepIO) -> StepOutcome: ...
 
 
+def passed_before(facts: Facts, previous: StepRecord | None) -> bool:
+    """On resume: whether this step succeeded in the run being resumed."""
+    return bool(facts.resuming and previous and previous.status in ("succeeded", "done-before"))
+
+
 def resumed_value(facts: Facts, previous: StepRecord | None, key: str) -> str | None:
     """On resume: what this step recorded under ``key`` in the run being resumed, when it
     succeeded there (e.g. the id of the release it made); else None."""
-    if not (facts.resuming and previous and previous.status in ("succeeded", "done-before")):
+    if previous is None or not passed_before(facts, previous):
         return None
     value = previous.data.get(key)
     return str(value) if value else None
