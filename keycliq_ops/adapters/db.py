@@ -286,7 +286,7 @@ def query_error(exc: BaseException, url: str, action: str) -> QueryError:
     )
 
 
-class Session:
+class DbSession:
     """One connection to an app's database (read-only by default), for one thread at a time;
     :meth:`cancel` may be called from any thread. Open it with :meth:`open`."""
 
@@ -306,7 +306,7 @@ class Session:
         attempts: int = CONNECT_ATTEMPTS,
         application_name: str = "keycliq",
         parallel_workers: int | None = None,
-    ) -> Session:
+    ) -> DbSession:
         """Connect (see :func:`connect`); DatabaseError when the database cannot be reached."""
         conn = connect(
             url,
@@ -377,7 +377,7 @@ class Session:
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> Session:
+    def __enter__(self) -> DbSession:
         return self
 
     def __exit__(

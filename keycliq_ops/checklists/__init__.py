@@ -43,7 +43,7 @@ from keycliq_ops.checklists.results import (
 from keycliq_ops.checklists.state import StateStore, state_path
 from keycliq_ops.checklists.walker import (
     ChecklistContext,
-    Event,
+    ChecklistEvent,
     check_checklist,
     plan_checklist,
     run_checklist,
@@ -57,13 +57,13 @@ __all__ = [
     "Checklist",
     "ChecklistCatalog",
     "ChecklistContext",
+    "ChecklistEvent",
     "ChecklistInfo",
     "ChecklistPlan",
     "ChecklistResult",
     "DataclipOutcome",
     "DataclipRunner",
     "EngineRunner",
-    "Event",
     "ItemResult",
     "PlannedItem",
     "Prompter",

@@ -23,11 +23,11 @@ KINDS: tuple[str, ...] = ("confirm", "input", "dataclip", "command", "http")
 MANUAL_KINDS: frozenset[str] = frozenset({"confirm", "input"})
 
 
-class _Strict(BaseModel):
+class _StrictItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Item(_Strict):
+class _Item(_StrictItem):
     id: str = Field(
         pattern=ITEM_ID,
         description="Stable id (lower case, digits, `-`, `_`, `.`): answers, results and "
@@ -159,12 +159,12 @@ def is_manual(item: Item) -> bool:
     return item.kind in MANUAL_KINDS
 
 
-class Section(_Strict):
+class Section(_StrictItem):
     title: str = Field(min_length=1, description="Section heading.")
     items: list[Item] = Field(min_length=1, description="The items, in order.")
 
 
-class Checklist(_Strict):
+class Checklist(_StrictItem):
     """One checklist file."""
 
     version: Literal[1] = Field(default=1, description="Format version.")

@@ -51,7 +51,7 @@ def _utcnow() -> datetime:
 
 
 @dataclass(frozen=True)
-class Event:
+class ChecklistEvent:
     """Progress: ``start`` before an item is walked, ``done`` after (with its result)."""
 
     kind: Literal["start", "done", "resumed"]
@@ -81,7 +81,7 @@ class ChecklistContext:
     clock: Callable[[], datetime] = _utcnow
     monotonic: Callable[[], float] = time.monotonic
     http_transport: Transport | None = None  # for tests: a mock transport
-    on_event: Callable[[Event], None] | None = None
+    on_event: Callable[[ChecklistEvent], None] | None = None
     record: Callable[[ChecklistResult], None] | None = None
     secrets: Iterable[str] = ()
 
@@ -361,7 +361,9 @@ class _Run:
             return
         text = render(item.text, self.values, strict=False)
         self.ctx.on_event(
-            Event(kind, pos, len(self.ordered), section.title, item.id, item.kind, text, result)
+            ChecklistEvent(
+                kind, pos, len(self.ordered), section.title, item.id, item.kind, text, result
+            )
         )
 
     def walk(self) -> ChecklistResult:

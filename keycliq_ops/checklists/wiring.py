@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Target:
+class ProbeTarget:
     """The environment a checklist is walked for (all None without keycliq.yaml)."""
 
     env: str | None
@@ -30,13 +30,13 @@ class Target:
     url: str | None
 
 
-def resolve_target(loaded: LoadedConfig | None, checklist: str, env: str | None) -> Target:
+def resolve_target(loaded: LoadedConfig | None, checklist: str, env: str | None) -> ProbeTarget:
     """``env`` if given; else the environment whose checklist is ``checklist``; else the
     environment named like the checklist; else none (an error only if ``env`` was given)."""
     if loaded is None:
         if env is not None:
             raise UsageError(f"--env {env}: no keycliq.yaml to find environments in")
-        return Target(None, None, None)
+        return ProbeTarget(None, None, None)
     chosen: tuple[str, Environment] | None = None
     if env is not None:
         chosen = (env, loaded.env(env))
@@ -53,8 +53,8 @@ def resolve_target(loaded: LoadedConfig | None, checklist: str, env: str | None)
         elif checklist in envs:
             chosen = (checklist, envs[checklist])
     if chosen is None:
-        return Target(None, None, None)
-    return Target(chosen[0], chosen[1].app, chosen[1].url)
+        return ProbeTarget(None, None, None)
+    return ProbeTarget(chosen[0], chosen[1].app, chosen[1].url)
 
 
 def database_url_provider(

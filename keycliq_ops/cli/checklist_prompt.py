@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from keycliq_ops.checklists.items import Checklist, Item
 from keycliq_ops.checklists.prompting import Answer, Question
-from keycliq_ops.checklists.walker import Event
+from keycliq_ops.checklists.walker import ChecklistEvent
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -85,7 +85,9 @@ class TerminalPrompter:
         return Answer("skip", reason=self._reason("why skip it?"), who=self.who)
 
 
-def render_event(console: Console, event: Event, *, show_manual_start: bool = False) -> None:
+def render_event(
+    console: Console, event: ChecklistEvent, *, show_manual_start: bool = False
+) -> None:
     """One progress line per automated item (manual items show as their prompt)."""
     from rich.markup import escape
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-    from keycliq_ops.release.stepper import Event, RunResult, StepRecord
+    from keycliq_ops.release.stepper import RunResult, StepEvent, StepRecord
 
 _MARK = {
     "succeeded": ("✓", "green"),
@@ -38,7 +38,7 @@ class JsonSink:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream or sys.stdout
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: StepEvent) -> None:
         self._stream.write(json.dumps(event.to_json(), default=str) + "\n")
         self._stream.flush()
 
@@ -56,7 +56,7 @@ class PlainSink:
         self._stream.write(text + "\n")
         self._stream.flush()
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: StepEvent) -> None:
         if event.kind == "plan":
             self._w(f"plan: {event.title}: {event.text}")
         elif event.kind == "start":
@@ -114,7 +114,7 @@ class RichSink:
         ]
         return Group(head, *body)
 
-    def __call__(self, event: Event) -> None:
+    def __call__(self, event: StepEvent) -> None:
         from rich.text import Text
 
         if event.kind == "start":

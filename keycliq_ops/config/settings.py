@@ -29,11 +29,11 @@ REQUIRED_CONFIG_PRODUCTION: tuple[str, ...] = ("MAIL_FROM_NAME", "MAIL_FROM_ADDR
 Stage = Literal["review", "development", "staging", "production"]
 
 
-class _Strict(BaseModel):
+class _StrictSetting(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Environment(_Strict):
+class Environment(_StrictSetting):
     """One deploy target: a Heroku app in the pipeline."""
 
     app: str = Field(description="Heroku app name, e.g. `keycliq-staging`.", min_length=3)
@@ -98,7 +98,7 @@ class Environment(_Strict):
         )
 
 
-class Tests(_Strict):
+class Tests(_StrictSetting):
     """The local test command run before a push."""
 
     command: str | None = Field(
@@ -109,7 +109,7 @@ class Tests(_Strict):
     timeout: float = Field(default=1800, gt=0, description="Seconds before the tests are stopped.")
 
 
-class Migrations(_Strict):
+class Migrations(_StrictSetting):
     """How schema changes reach the database."""
 
     strategy: Literal["release-phase", "one-off", "none"] = Field(
@@ -124,7 +124,7 @@ class Migrations(_Strict):
     timeout: float = Field(default=900, gt=0, description="Seconds to wait for the migrations.")
 
 
-class Paths(_Strict):
+class Paths(_StrictSetting):
     """Where keycliq reads its catalogues and writes its records (relative to this file)."""
 
     checklists: Path | None = Field(
@@ -157,7 +157,7 @@ class Paths(_Strict):
     )
 
 
-class DataclipSettings(_Strict):
+class DataclipSettings(_StrictSetting):
     """How Dataclips run."""
 
     statement_timeout_ms: int = Field(
@@ -183,7 +183,7 @@ class DataclipSettings(_Strict):
     )
 
 
-class Timeouts(_Strict):
+class Timeouts(_StrictSetting):
     """How long to wait on Heroku (seconds)."""
 
     build: float = Field(default=1800, gt=0, description="Build to reach a final status.")
@@ -191,7 +191,7 @@ class Timeouts(_Strict):
     promotion: float = Field(default=1800, gt=0, description="Promotion targets to finish.")
 
 
-class Config(_Strict):
+class Config(_StrictSetting):
     """The whole ``keycliq.yaml``."""
 
     version: Literal[1] = Field(default=1, description="Format version of this file.")

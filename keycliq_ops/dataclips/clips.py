@@ -150,11 +150,11 @@ def _fmt_number(v: Any) -> str:
     return str(v)
 
 
-class _Model(BaseModel):
+class _ClipModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ExpectationResult(_Model):
+class ExpectationResult(_ClipModel):
     """How one expectation fared: ``status`` is pass, fail (``expect:``), warn (``warn:``)
     or error (the result did not fit its shape)."""
 
@@ -165,7 +165,7 @@ class ExpectationResult(_Model):
     detail: str | None = Field(default=None, description="Why it is an error, when it is.")
 
 
-class CheckResult(_Model):
+class CheckResult(_ClipModel):
     """The outcome of one check."""
 
     id: str
@@ -195,7 +195,7 @@ class CheckResult(_Model):
         return self.rows
 
 
-class DataclipRun(_Model):
+class DataclipRun(_ClipModel):
     """The outcome of running a set of checks against one database."""
 
     schema_version: int = SCHEMA_VERSION

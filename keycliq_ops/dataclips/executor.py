@@ -38,7 +38,7 @@ from keycliq_ops.dataclips.expect import evaluate
 from keycliq_ops.dataclips.verdicts import is_failing, worst
 
 if TYPE_CHECKING:
-    from keycliq_ops.adapters.db import Session
+    from keycliq_ops.adapters.db import DbSession
 
 ProgressCallback = Callable[[CheckResult], None]
 
@@ -203,9 +203,9 @@ class _Runner:
         self.done: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.sessions: list[Session] = []
+        self.sessions: list[DbSession] = []
 
-    def run_one(self, session: Session, clip: Dataclip, values: list[Any]) -> CheckResult:
+    def run_one(self, session: DbSession, clip: Dataclip, values: list[Any]) -> CheckResult:
         """One check on ``session``; its own failure is its ``error`` verdict, a lost
         connection raises :class:`DatabaseError`."""
         t0 = time.perf_counter()
@@ -270,14 +270,14 @@ class _Runner:
         database went away mid-run, or a bug: re-raised as it is), ``("no-connection", exc)``
         (this worker could not connect; the others carry on) and always a final ``("exit",)``.
         """
-        from keycliq_ops.adapters.db import Session
+        from keycliq_ops.adapters.db import DbSession
 
-        session: Session | None = None
+        session: DbSession | None = None
         try:
             if self.stop.is_set():
                 return
             try:
-                session = Session.open(
+                session = DbSession.open(
                     self.url,
                     read_only=True,
                     statement_timeout_ms=self.settings.statement_timeout_ms,

@@ -114,17 +114,17 @@ def expected_durations(path: Path, target: str) -> dict[str, float]:
     return out
 
 
-class _Model(BaseModel):
+class _HistoryModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class TrendPoint(_Model):
+class TrendPoint(_HistoryModel):
     at: datetime
     target: str
     verdict: str
 
 
-class TrendSeries(_Model):
+class TrendSeries(_HistoryModel):
     """One number over the runs: ``values`` oldest first (None where a run lacked it)."""
 
     name: str
@@ -136,7 +136,7 @@ class TrendSeries(_Model):
     jump: bool
 
 
-class Trend(_Model):
+class Trend(_HistoryModel):
     schema_version: int = 1
     check: str
     target: str | None

@@ -28,10 +28,10 @@ from keycliq_ops.ledger.records import (
     DataclipResult,
     LedgerBusy,
     LedgerError,
+    LedgerStep,
     Outcome,
     Record,
     Status,
-    Step,
     StoredRecord,
 )
 from keycliq_ops.ledger.store import Ledger
@@ -49,6 +49,7 @@ __all__ = [
     "Ledger",
     "LedgerBusy",
     "LedgerError",
+    "LedgerStep",
     "Outcome",
     "Problem",
     "Quarantine",
@@ -56,7 +57,6 @@ __all__ = [
     "Run",
     "RunSummary",
     "Status",
-    "Step",
     "StoredRecord",
     "VerifyReport",
     "canonical",

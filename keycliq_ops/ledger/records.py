@@ -63,11 +63,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-class _Model(BaseModel):
+class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Actor(_Model):
+class Actor(_Record):
     """Who ran the action."""
 
     git_name: str | None = Field(default=None, description="`git config user.name`.")
@@ -78,7 +78,7 @@ class Actor(_Model):
         return self.git_name or self.git_email or self.heroku_email or "unknown"
 
 
-class Step(_Model):
+class LedgerStep(_Record):
     """One step of an action (the step engine's ``StepRecord`` dump fits this shape).
 
     ``status`` is one of: succeeded, failed, skipped, aborted, done-before, not-run, running.
@@ -101,7 +101,7 @@ class Step(_Model):
     )
 
 
-class DataclipResult(_Model):
+class DataclipResult(_Record):
     """One Dataclip's verdict and numbers. Never rows: only named numbers are kept."""
 
     id: str
@@ -109,7 +109,7 @@ class DataclipResult(_Model):
     numbers: dict[str, int | float | None] = Field(default_factory=dict)
 
 
-class Record(_Model):
+class Record(_Record):
     """What a caller records: the content of one ledger line (id, time, hashes come later).
 
     ``checklist`` is a checklist result dumped as JSON (``ChecklistResult.model_dump(
@@ -133,7 +133,7 @@ class Record(_Model):
     release_id: str | None = None
     release_version: int | None = None
     build_id: str | None = None
-    steps: list[Step] = Field(default_factory=list)
+    steps: list[LedgerStep] = Field(default_factory=list)
     checklist: dict[str, Any] | None = None
     dataclips: list[DataclipResult] = Field(default_factory=list)
     override_reason: str | None = None

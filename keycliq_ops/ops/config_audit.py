@@ -32,7 +32,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class Finding(BaseModel):
+class AuditFinding(BaseModel):
     var: str
     level: Level
     message: str
@@ -49,7 +49,7 @@ class AuditReport(BaseModel):
     environment: str
     app: str
     rows: list[VarRow]
-    findings: list[Finding]
+    findings: list[AuditFinding]
 
     @property
     def ok(self) -> bool:
@@ -74,11 +74,11 @@ def audit_config(
     web_url: str | None = None,
 ) -> AuditReport:
     """Audit one app's config vars. ``other_session_digests``: env name → SESSION_SECRET digest."""
-    findings: list[Finding] = []
+    findings: list[AuditFinding] = []
     required = env.effective_required_config()
 
     def add(var: str, message: str, level: Level = "error") -> None:
-        findings.append(Finding(var=var, level=level, message=message))
+        findings.append(AuditFinding(var=var, level=level, message=message))
 
     for name in required:
         value = vars_.get(name)

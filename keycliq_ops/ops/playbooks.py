@@ -143,7 +143,7 @@ def get_playbook(name: str) -> Playbook:
 
 
 # -------------------------------------------------------------------------------- report
-class Finding(BaseModel):
+class Diagnosis(BaseModel):
     """One thing the diagnosis found; ``lines`` are masked log lines or sample rows."""
 
     check: str  # "log:openai-failed", "config:OPENAI_API_KEY", "dataclip:E1", …
@@ -160,7 +160,7 @@ class PlaybookReport(BaseModel):
     log_lines: int | None  # lines read (None: the playbook reads no log)
     log_counts: dict[str, int]
     matchings: dict[str, int] | None  # recent key_matchings by matchType
-    findings: list[Finding]
+    findings: list[Diagnosis]
     manual_steps: list[str]
 
     @property
@@ -171,14 +171,14 @@ class PlaybookReport(BaseModel):
     def worst(self) -> Severity:
         return max((f.severity for f in self.findings), key=SEVERITY_RANK.__getitem__, default="ok")
 
-    def errors(self) -> list[Finding]:
+    def errors(self) -> list[Diagnosis]:
         return [f for f in self.findings if f.severity == "error"]
 
 
 # ---------------------------------------------------------------------------------- logs
 def log_findings(
     playbook: Playbook, events: Iterable[LogEvent], *, last: int = LAST_LINES
-) -> tuple[int, dict[str, int], list[Finding]]:
+) -> tuple[int, dict[str, int], list[Diagnosis]]:
     """``(lines read, counts per watched kind, findings)`` for the playbook's log kinds.
 
     Each error kind seen is an error finding with its last ``last`` (already masked) lines;
@@ -196,12 +196,12 @@ def log_findings(
             tail = tails[event.kind]
             tail.append(event.render())
             del tail[:-last]
-    findings: list[Finding] = []
+    findings: list[Diagnosis] = []
     for kind in playbook.error_kinds:
         n = counts[kind]
         if n:
             findings.append(
-                Finding(
+                Diagnosis(
                     check=f"log:{kind}",
                     severity="error",
                     message=f"{n} {kind} line{'s' if n != 1 else ''} in the last {read} "
@@ -211,7 +211,7 @@ def log_findings(
             )
         else:
             findings.append(
-                Finding(
+                Diagnosis(
                     check=f"log:{kind}",
                     severity="ok",
                     message=f"no {kind} line in the last {read} log lines",
@@ -241,11 +241,11 @@ def _shown(name: str, value: str) -> str:
 
 def config_findings(
     playbook: Playbook, env: Environment, vars_: Mapping[str, str | None]
-) -> list[Finding]:
+) -> list[Diagnosis]:
     """The playbook's config-var audit. Values appear only masked (secrets) or redacted."""
     from keycliq_ops.ops.config_audit import looks_placeholder
 
-    findings: list[Finding] = []
+    findings: list[Diagnosis] = []
     mail_required = env.effective_mail_required()
     for name in playbook.config_vars:
         value = vars_.get(name)
@@ -254,11 +254,11 @@ def config_findings(
         if value is None:
             if needed:
                 findings.append(
-                    Finding(check=check, severity="error", message=f"{name} is not set")
+                    Diagnosis(check=check, severity="error", message=f"{name} is not set")
                 )
             else:
                 findings.append(
-                    Finding(
+                    Diagnosis(
                         check=check,
                         severity="info",
                         message=f"{name} is not set (mail is not required in this environment)",
@@ -266,41 +266,43 @@ def config_findings(
                 )
         elif looks_placeholder(value):
             findings.append(
-                Finding(
+                Diagnosis(
                     check=check,
                     severity="error",
                     message=f"{name} looks like a placeholder ({_shown(name, value)})",
                 )
             )
         elif name == "DATABASE_URL":
-            findings.append(Finding(check=check, severity="ok", message="DATABASE_URL is set"))
+            findings.append(Diagnosis(check=check, severity="ok", message="DATABASE_URL is set"))
         else:
             findings.append(
-                Finding(check=check, severity="ok", message=f"{name} is set: {_shown(name, value)}")
+                Diagnosis(
+                    check=check, severity="ok", message=f"{name} is set: {_shown(name, value)}"
+                )
             )
     if playbook.name == "email":
         findings.extend(_mail_findings(vars_, mail_required))
     return findings
 
 
-def _mail_findings(vars_: Mapping[str, str | None], mail_required: bool) -> list[Finding]:
-    findings: list[Finding] = []
+def _mail_findings(vars_: Mapping[str, str | None], mail_required: bool) -> list[Diagnosis]:
+    findings: list[Diagnosis] = []
     resend, sendgrid = vars_.get("RESEND_API_KEY"), vars_.get("SENDGRID_API_KEY")
     if resend and sendgrid:
         message = (
             f"RESEND_API_KEY is set ({mask(resend)}) and takes precedence over "
             f"SENDGRID_API_KEY ({mask(sendgrid)})"
         )
-        findings.append(Finding(check="config:mailer", severity="ok", message=message))
+        findings.append(Diagnosis(check="config:mailer", severity="ok", message=message))
     elif resend or sendgrid:
         name = "RESEND_API_KEY" if resend else "SENDGRID_API_KEY"
         value = resend or sendgrid or ""
         findings.append(
-            Finding(check="config:mailer", severity="ok", message=f"{name} is set: {mask(value)}")
+            Diagnosis(check="config:mailer", severity="ok", message=f"{name} is set: {mask(value)}")
         )
     else:
         findings.append(
-            Finding(
+            Diagnosis(
                 check="config:mailer",
                 severity="error" if mail_required else "info",
                 message="neither RESEND_API_KEY nor SENDGRID_API_KEY is set"
@@ -312,7 +314,7 @@ def _mail_findings(vars_: Mapping[str, str | None], mail_required: bool) -> list
         m = _EMAIL.match(address.strip())
         if m is None:
             findings.append(
-                Finding(
+                Diagnosis(
                     check="config:mail-domain",
                     severity="error",
                     message=f"MAIL_FROM_ADDRESS {address!r} is not an e-mail address",
@@ -320,7 +322,7 @@ def _mail_findings(vars_: Mapping[str, str | None], mail_required: bool) -> list
             )
         elif _UNSENDABLE_DOMAIN.search(m.group("domain")):
             findings.append(
-                Finding(
+                Diagnosis(
                     check="config:mail-domain",
                     severity="error",
                     message=f"MAIL_FROM_ADDRESS's domain {m.group('domain')} cannot be "
@@ -329,7 +331,7 @@ def _mail_findings(vars_: Mapping[str, str | None], mail_required: bool) -> list
             )
         else:
             findings.append(
-                Finding(
+                Diagnosis(
                     check="config:mail-domain",
                     severity="ok",
                     message=f"sender domain {m.group('domain')} (verify it in the mailer)",
@@ -348,11 +350,11 @@ def _looks_placeholder(value: str) -> bool:
 _DATACLIP_SEVERITY: dict[str, Severity] = {"pass": "ok", "info": "info", "warn": "warning"}
 
 
-def dataclip_findings(run: DataclipRun) -> list[Finding]:
+def dataclip_findings(run: DataclipRun) -> list[Diagnosis]:
     """One finding per check: pass → ok, warn → warning, fail/error → error."""
     from keycliq_ops.dataclips.verdicts import is_failing
 
-    findings: list[Finding] = []
+    findings: list[Diagnosis] = []
     for r in run.results:
         severity: Severity = (
             "error" if is_failing(r.verdict) else _DATACLIP_SEVERITY.get(r.verdict, "error")
@@ -362,7 +364,7 @@ def dataclip_findings(run: DataclipRun) -> list[Finding]:
         message = f"{r.id} {r.title}: {r.verdict}" + (f" ({detail})" if detail else "")
         lines = [", ".join(str(v) for v in row) for row in r.rows[:LAST_LINES]] if broken else []
         findings.append(
-            Finding(check=f"dataclip:{r.id}", severity=severity, message=message, lines=lines)
+            Diagnosis(check=f"dataclip:{r.id}", severity=severity, message=message, lines=lines)
         )
     return findings
 
@@ -380,20 +382,20 @@ def recent_matchings(database_url: str, *, hours: int = RECENT_HOURS) -> dict[st
     """key_matchings created in the last ``hours``, counted by matchType (read-only).
 
     DatabaseError (exit 3) when the database cannot be reached or the query fails."""
-    from keycliq_ops.adapters.db import Session
+    from keycliq_ops.adapters.db import DbSession
 
     since = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=hours)
-    with Session.open(database_url) as session:
+    with DbSession.open(database_url) as session:
         result = session.query(RECENT_MATCHINGS_SQL, [since], action="count recent key_matchings")
     return {str(kind): int(n) for kind, n in result.rows}
 
 
-def matching_findings(counts: Mapping[str, int], *, hours: int = RECENT_HOURS) -> list[Finding]:
+def matching_findings(counts: Mapping[str, int], *, hours: int = RECENT_HOURS) -> list[Diagnosis]:
     total = sum(counts.values())
     unknown = {k: n for k, n in counts.items() if k not in KNOWN_MATCH_TYPES}
     parts = ", ".join(f"{k} {n}" for k, n in counts.items()) or "none"
     findings = [
-        Finding(
+        Diagnosis(
             check="db:recent-matchings",
             severity="info",
             message=f"{total} key_matchings in the last {hours} h: {parts}",
@@ -401,7 +403,7 @@ def matching_findings(counts: Mapping[str, int], *, hours: int = RECENT_HOURS) -
     ]
     if unknown:
         findings.append(
-            Finding(
+            Diagnosis(
                 check="db:recent-match-types",
                 severity="error",
                 message="recent key_matchings with an unknown matchType: "

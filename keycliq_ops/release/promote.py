@@ -45,7 +45,7 @@ def _short(sha: str | None) -> str:
 
 
 @dataclass(frozen=True)
-class Target:
+class PromotionApp:
     app: str
     app_id: str
 
@@ -127,7 +127,7 @@ class PromotionPlan:
     source_app: str
     source_app_id: str
     target_env: str
-    targets: list[Target]
+    targets: list[PromotionApp]
     pipeline_id: str
     pipeline_name: str
     source_release: ReleaseInfo
@@ -253,7 +253,7 @@ def prepare_promote(
             "(no build of its slug, no commit in its description)",
             hint="`keycliq status` shows what each environment runs",
         )
-    targets = [Target(app=a.name, app_id=a.id) for a in apps]
+    targets = [PromotionApp(app=a.name, app_id=a.id) for a in apps]
     if session.app not in {t.app for t in targets}:
         raise GateFailed(
             f"{session.app} is not coupled at stage {stage} of pipeline {pipeline.name}",

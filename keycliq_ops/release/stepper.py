@@ -72,7 +72,7 @@ class RunResult(BaseModel):
 
 
 @dataclass
-class Event:
+class StepEvent:
     """A progress event. ``kind``: plan, start, line, note, finish, summary."""
 
     kind: Literal["plan", "start", "line", "note", "finish", "summary"]
@@ -101,7 +101,7 @@ class Event:
         return out
 
 
-Sink = Callable[[Event], None]
+Sink = Callable[[StepEvent], None]
 
 
 class StepIO:
@@ -119,11 +119,11 @@ class StepIO:
         self.tail.append(text)
         if len(self.tail) > self._tail_size:
             del self.tail[0]
-        self._sink(Event("line", step=self._step, text=text))
+        self._sink(StepEvent("line", step=self._step, text=text))
 
     def note(self, text: str) -> None:
         """A short status note shown with the step (e.g. 'build 3f2a… pending')."""
-        self._sink(Event("note", step=self._step, text=text))
+        self._sink(StepEvent("note", step=self._step, text=text))
 
 
 @dataclass
@@ -286,7 +286,7 @@ class StepRunner(Generic[C]):
         for step in self.steps:
             t0 = self._clock()
             wall = datetime.now(UTC)
-            self._sink(Event("start", step=step.name, title=step.title))
+            self._sink(StepEvent("start", step=step.name, title=step.title))
             io = StepIO(step.name, self._sink)
             record: StepRecord
             got: StepOutcome | None = None
@@ -358,7 +358,7 @@ class StepRunner(Generic[C]):
             record.duration_ms = int((self._clock() - t0) * 1000)
             record.output_tail = list(io.tail) if record.status in ("failed", "aborted") else []
             records.append(record)
-            self._sink(Event("finish", step=step.name, title=step.title, record=record))
+            self._sink(StepEvent("finish", step=step.name, title=step.title, record=record))
             if on_step:
                 on_step(record)
             if outcome != "succeeded":
@@ -377,5 +377,5 @@ class StepRunner(Generic[C]):
             hint=hint,
             duration_ms=int((self._clock() - started) * 1000),
         )
-        self._sink(Event("summary", result=result))
+        self._sink(StepEvent("summary", result=result))
         return result

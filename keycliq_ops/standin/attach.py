@@ -14,10 +14,10 @@ import socketserver
 import threading
 from collections.abc import Callable
 
-from keycliq_ops.standin.world import Dyno
+from keycliq_ops.standin.world import DynoRow
 
 
-class _Handler(socketserver.StreamRequestHandler):
+class _AttachHandler(socketserver.StreamRequestHandler):
     server: RendezvousServer
 
     def handle(self) -> None:
@@ -39,8 +39,8 @@ class RendezvousServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, lookup: Callable[[str], Dyno | None]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, lookup: Callable[[str], DynoRow | None]) -> None:
+        super().__init__(("127.0.0.1", 0), _AttachHandler)
         self.lookup = lookup
         # A short poll interval: stop() (shutdown) returns within it, not half a second.
         self._thread = threading.Thread(

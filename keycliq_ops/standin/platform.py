@@ -21,16 +21,16 @@ from keycliq_ops.standin.faults import FaultBook
 from keycliq_ops.standin.gitrepo import create_bare_repo, install_hook
 from keycliq_ops.standin.streams import LiveText
 from keycliq_ops.standin.world import (
-    Account,
-    App,
-    Build,
-    Coupling,
-    Dyno,
-    LogSession,
-    Pipeline,
-    Promotion,
-    Release,
-    Slug,
+    AccountRow,
+    AppRow,
+    BuildRow,
+    CouplingRow,
+    DynoRow,
+    LogSessionRow,
+    PipelineRow,
+    PromotionRow,
+    ReleaseRow,
+    SlugRow,
     new_id,
     now,
 )
@@ -62,15 +62,15 @@ class Engine:
         self.base_url = base_url
         self.token = token
         self.faults = faults
-        self.account = Account()
+        self.account = AccountRow()
         self.lock = threading.RLock()
-        self.apps: dict[str, App] = {}
-        self.pipelines: dict[str, Pipeline] = {}
-        self.couplings: list[Coupling] = []
-        self.promotions: dict[str, Promotion] = {}
-        self.sessions: dict[str, LogSession] = {}
+        self.apps: dict[str, AppRow] = {}
+        self.pipelines: dict[str, PipelineRow] = {}
+        self.couplings: list[CouplingRow] = []
+        self.promotions: dict[str, PromotionRow] = {}
+        self.sessions: dict[str, LogSessionRow] = {}
         self.streams: dict[str, tuple[str, LiveText]] = {}
-        self.attach_secrets: dict[str, Dyno] = {}
+        self.attach_secrets: dict[str, DynoRow] = {}
         self.attach_address: tuple[str, int] | None = None
         self.procs = ProcessTable(root / "dynos")
         self._threads: list[threading.Thread] = []
@@ -78,7 +78,7 @@ class Engine:
         (root / "slugs").mkdir(parents=True, exist_ok=True)
 
     # ----------------------------------------------------------------- lookups
-    def app(self, ident: str) -> App:
+    def app(self, ident: str) -> AppRow:
         with self.lock:
             found = self.apps.get(ident) or next(
                 (a for a in self.apps.values() if a.id == ident), None
@@ -87,14 +87,14 @@ class Engine:
             raise not_found("app")
         return found
 
-    def release(self, app: App, ident: str) -> Release:
+    def release(self, app: AppRow, ident: str) -> ReleaseRow:
         with self.lock:
             for rel in app.releases:
                 if rel.id == ident or (ident.isdigit() and rel.version == int(ident)):
                     return rel
         raise not_found("release")
 
-    def pipeline(self, ident: str) -> Pipeline:
+    def pipeline(self, ident: str) -> PipelineRow:
         with self.lock:
             found = self.pipelines.get(ident) or next(
                 (p for p in self.pipelines.values() if p.name == ident), None
@@ -103,7 +103,7 @@ class Engine:
             raise not_found("pipeline")
         return found
 
-    def coupling_of(self, app: App) -> Coupling:
+    def coupling_of(self, app: AppRow) -> CouplingRow:
         with self.lock:
             found = next((c for c in self.couplings if c.app_id == app.id), None)
         if found is None:
@@ -111,16 +111,16 @@ class Engine:
         return found
 
     # ------------------------------------------------------------ provisioning
-    def create_pipeline(self, name: str) -> Pipeline:
+    def create_pipeline(self, name: str) -> PipelineRow:
         with self.lock:
-            pipeline = Pipeline(name=name, owner_id=self.account.id)
+            pipeline = PipelineRow(name=name, owner_id=self.account.id)
             self.pipelines[pipeline.id] = pipeline
         return pipeline
 
-    def create_app(self, name: str, *, database_name: str) -> App:
+    def create_app(self, name: str, *, database_name: str) -> AppRow:
         bare = create_bare_repo(self.root / "git" / f"{name}.git")
         install_hook(bare, app=name, url=self.base_url, token=self.token)
-        app = App(name=name, owner=self.account, bare_repo=bare, database_name=database_name)
+        app = AppRow(name=name, owner=self.account, bare_repo=bare, database_name=database_name)
         with self.lock:
             if name in self.apps:
                 raise ApiError(422, "invalid_params", "Name is already taken")
@@ -129,15 +129,15 @@ class Engine:
         app.log.write("Initial release by user " + self.account.email, dyno="api")
         return app
 
-    def couple(self, app: App, pipeline: Pipeline, stage: str) -> Coupling:
+    def couple(self, app: AppRow, pipeline: PipelineRow, stage: str) -> CouplingRow:
         with self.lock:
-            coupling = Coupling(app_id=app.id, pipeline_id=pipeline.id, stage=stage)
+            coupling = CouplingRow(app_id=app.id, pipeline_id=pipeline.id, stage=stage)
             self.couplings.append(coupling)
         return coupling
 
     # ------------------------------------------------------------------ config
     def set_config(
-        self, app: App, changes: dict[str, str | None], *, description: str | None = None
+        self, app: AppRow, changes: dict[str, str | None], *, description: str | None = None
     ) -> dict[str, str]:
         for key, value in changes.items():
             if not _CONFIG_NAME.match(key) or not (value is None or isinstance(value, str)):
@@ -165,11 +165,11 @@ class Engine:
             return dict(app.config)
 
     # ------------------------------------------------------------------ builds
-    def start_build(self, app: App, *, commit: str, message: str, tarball: bytes) -> Build:
+    def start_build(self, app: AppRow, *, commit: str, message: str, tarball: bytes) -> BuildRow:
         """A pending build of ``tarball``; it runs in a worker thread."""
         output = LiveText()
         stream_id = new_id()
-        build = Build(
+        build = BuildRow(
             app_id=app.id,
             commit=commit,
             checksum="SHA256:" + hashlib.sha256(tarball).hexdigest(),
@@ -185,7 +185,7 @@ class Engine:
         self.spawn(self._run_build, app, build, tarball)
         return build
 
-    def _run_build(self, app: App, build: Build, tarball: bytes) -> None:
+    def _run_build(self, app: AppRow, build: BuildRow, tarball: bytes) -> None:
         result = build_slug(tarball, app_name=app.name)
         fault = self.faults.take("build-fail", app.name)
         if fault and result.ok:
@@ -208,7 +208,7 @@ class Engine:
             if not result.ok:
                 build.status = "failed"
             else:
-                slug = Slug(
+                slug = SlugRow(
                     commit=build.commit,
                     tarball=self.root / "slugs" / f"{build.id}.tar",
                     process_types=result.process_types,
@@ -226,12 +226,12 @@ class Engine:
 
     # ---------------------------------------------------------------- releases
     def new_release(
-        self, app: App, slug: Slug | None, config: dict[str, str], description: str
-    ) -> Release:
+        self, app: AppRow, slug: SlugRow | None, config: dict[str, str], description: str
+    ) -> ReleaseRow:
         """Create release vN+1; run its release phase (when the slug has one) in a thread."""
         with self.lock:
             version = max((r.version for r in app.releases), default=0) + 1
-            rel = Release(
+            rel = ReleaseRow(
                 app_id=app.id,
                 app_name=app.name,
                 version=version,
@@ -255,7 +255,7 @@ class Engine:
                 self._finish_release(app, rel, succeeded=True)
         return rel
 
-    def _finish_release(self, app: App, rel: Release, *, succeeded: bool) -> None:
+    def _finish_release(self, app: AppRow, rel: ReleaseRow, *, succeeded: bool) -> None:
         with self.lock:
             rel.status = "succeeded" if succeeded else "failed"
             rel.updated_at = now()
@@ -271,7 +271,7 @@ class Engine:
         if succeeded and rel.slug is not None:
             self._restart_web(app, rel)
 
-    def _release_phase(self, app: App, rel: Release) -> None:
+    def _release_phase(self, app: AppRow, rel: ReleaseRow) -> None:
         assert rel.slug is not None and rel.output is not None
         command = rel.slug.release_command or ""
         dyno = f"release.{next(self._numbers)}"
@@ -293,7 +293,7 @@ class Engine:
         rel.exit_status = code
         self._finish_release(app, rel, succeeded=code == 0)
 
-    def _restart_web(self, app: App, rel: Release) -> None:
+    def _restart_web(self, app: AppRow, rel: ReleaseRow) -> None:
         assert rel.slug is not None
         web = rel.slug.process_types.get("web")
         if not web:
@@ -311,7 +311,7 @@ class Engine:
             dyno="router",
         )
 
-    def rollback(self, app: App, ident: str) -> Release:
+    def rollback(self, app: AppRow, ident: str) -> ReleaseRow:
         target = self.release(app, ident)
         if target.status != "succeeded":
             raise ApiError(
@@ -320,7 +320,7 @@ class Engine:
         return self.new_release(app, target.slug, target.config, f"Rollback to v{target.version}")
 
     # -------------------------------------------------------------- promotions
-    def promote(self, pipeline: Pipeline, source: App, targets: list[App]) -> Promotion:
+    def promote(self, pipeline: PipelineRow, source: AppRow, targets: list[AppRow]) -> PromotionRow:
         """Copy the source's current slug to each target (see :mod:`.promotions`)."""
         from keycliq_ops.standin.promotions import start_promotion
 
@@ -329,19 +329,19 @@ class Engine:
     # ------------------------------------------------------------------- dynos
     def run_dyno(
         self,
-        app: App,
+        app: AppRow,
         command: str,
         *,
         env: dict[str, str],
         attach: bool,
         size: str,
         type_: str,
-    ) -> Dyno:
+    ) -> DynoRow:
         current = app.current
         if current is None:
             raise ApiError(422, "invalid_params", f"{app.name} has no release.")
         name = f"{type_}.{next(self._numbers)}"
-        dyno = Dyno(
+        dyno = DynoRow(
             app_id=app.id,
             app_name=app.name,
             name=name,
@@ -363,7 +363,7 @@ class Engine:
         self.spawn(self._run_dyno, app, dyno, env)
         return dyno
 
-    def _run_dyno(self, app: App, dyno: Dyno, env: dict[str, str]) -> None:
+    def _run_dyno(self, app: AppRow, dyno: DynoRow, env: dict[str, str]) -> None:
         heroku = {"source": "heroku", "dyno": dyno.name}
         app.log.write(f"Starting process with command `{dyno.command}`", **heroku)
         with self.lock:
@@ -395,7 +395,7 @@ class Engine:
         dyno.output.close()
         dyno.done.set()
 
-    def dyno(self, app: App, ident: str) -> Dyno:
+    def dyno(self, app: AppRow, ident: str) -> DynoRow:
         with self.lock:
             found = next((d for d in app.dynos if ident in (d.id, d.name)), None)
         if found is None:
@@ -404,9 +404,9 @@ class Engine:
 
     # -------------------------------------------------------------------- logs
     def open_log_session(
-        self, app: App, *, lines: int, tail: bool, source: str | None, dyno_name: str | None
-    ) -> LogSession:
-        session = LogSession(
+        self, app: AppRow, *, lines: int, tail: bool, source: str | None, dyno_name: str | None
+    ) -> LogSessionRow:
+        session = LogSessionRow(
             app_id=app.id,
             lines=max(0, min(lines, 1500)),
             tail=tail,

@@ -8,22 +8,29 @@ from __future__ import annotations
 import threading
 
 from keycliq_ops.standin.platform import ApiError, Engine
-from keycliq_ops.standin.world import App, Pipeline, Promotion, PromotionTarget, Release, now
+from keycliq_ops.standin.world import (
+    AppRow,
+    PipelineRow,
+    PromotionRow,
+    PromotionTargetRow,
+    ReleaseRow,
+    now,
+)
 
 
 def start_promotion(
-    engine: Engine, pipeline: Pipeline, source: App, targets: list[App]
-) -> Promotion:
+    engine: Engine, pipeline: PipelineRow, source: AppRow, targets: list[AppRow]
+) -> PromotionRow:
     current = source.current
     if current is None or current.slug is None:
         raise ApiError(422, "invalid_params", f"{source.name} has no release to promote.")
     if not targets:
         raise ApiError(422, "invalid_params", "At least one target app is required.")
-    promotion = Promotion(
+    promotion = PromotionRow(
         pipeline_id=pipeline.id, source_app_id=source.id, source_release_id=current.id
     )
     for app in targets:
-        promotion.targets.append(PromotionTarget(app_id=app.id, promotion_id=promotion.id))
+        promotion.targets.append(PromotionTargetRow(app_id=app.id, promotion_id=promotion.id))
     with engine.lock:
         engine.promotions[promotion.id] = promotion
     engine.spawn(_run_promotion, engine, promotion, source, current, targets)
@@ -31,7 +38,7 @@ def start_promotion(
 
 
 def _run_promotion(
-    engine: Engine, promotion: Promotion, source: App, rel: Release, targets: list[App]
+    engine: Engine, promotion: PromotionRow, source: AppRow, rel: ReleaseRow, targets: list[AppRow]
 ) -> None:
     workers = [
         threading.Thread(target=_promote_one, args=(engine, t, app, source, rel), daemon=True)
@@ -48,7 +55,7 @@ def _run_promotion(
 
 
 def _promote_one(
-    engine: Engine, target: PromotionTarget, app: App, source: App, rel: Release
+    engine: Engine, target: PromotionTargetRow, app: AppRow, source: AppRow, rel: ReleaseRow
 ) -> None:
     assert rel.slug is not None
     fault = engine.faults.take("promote-fail", app.name)

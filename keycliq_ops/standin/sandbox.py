@@ -25,7 +25,7 @@ from keycliq_ops.standin.faults import Fault, FaultBook
 from keycliq_ops.standin.pgembed import PostgresServer, start_postgres
 from keycliq_ops.standin.platform import Engine
 from keycliq_ops.standin.server import RateLimiter, SandboxHTTPServer
-from keycliq_ops.standin.world import App, Dyno, Pipeline
+from keycliq_ops.standin.world import AppRow, DynoRow, PipelineRow
 
 if TYPE_CHECKING:
     from keycliq_ops.standin.snapshot import SandboxSnapshot
@@ -37,9 +37,9 @@ PRODUCTION = "keycliq-production"
 
 @dataclass(frozen=True)
 class KeycliqApps:
-    pipeline: Pipeline
-    staging: App
-    production: App
+    pipeline: PipelineRow
+    staging: AppRow
+    production: AppRow
 
 
 def app_config(app: str, stage: str, app_url: str | None = None) -> dict[str, str]:
@@ -186,7 +186,7 @@ class Sandbox:
         return self.engine.app(app).config["DATABASE_URL"]
 
     # ------------------------------------------------------------ provisioning
-    def create_pipeline(self, name: str = PIPELINE) -> Pipeline:
+    def create_pipeline(self, name: str = PIPELINE) -> PipelineRow:
         return self.engine.create_pipeline(name)
 
     def create_app(
@@ -194,9 +194,9 @@ class Sandbox:
         name: str,
         *,
         stage: str = "staging",
-        pipeline: Pipeline | None = None,
+        pipeline: PipelineRow | None = None,
         config: dict[str, str] | None = None,
-    ) -> App:
+    ) -> AppRow:
         """An app with its own database and KeyCliq config vars, coupled at ``stage``."""
         db = f"{self._prefix}_{name.replace('-', '_')}"
         url = self.postgres.create_database(db)
@@ -245,7 +245,7 @@ class Sandbox:
 
         restore_snapshot(self, snap)
 
-    def _claim_attach(self, secret: str) -> Dyno | None:
+    def _claim_attach(self, secret: str) -> DynoRow | None:
         engine = self._engine
         if engine is None:
             return None

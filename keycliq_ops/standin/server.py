@@ -213,7 +213,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
     def __init__(self, address: tuple[str, int], token: str, faults: FaultBook, rate: RateLimiter):
-        super().__init__(address, _Handler)
+        super().__init__(address, _ApiHandler)
         self.routes: list[Route] = []
         self.token = token
         self.faults = faults
@@ -222,7 +222,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.access_log: Callable[[str], None] | None = None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _ApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes; with Nagle on, a keep-alive client waits
     # for the delayed ACK (~40 ms) on every answer, which real Heroku does not cost.

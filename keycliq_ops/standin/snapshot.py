@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING
 
 from keycliq_ops.standin.streams import AppLog, LiveText, LogLine
 from keycliq_ops.standin.world import (
-    App,
-    Build,
-    Coupling,
-    Dyno,
-    LogSession,
-    Pipeline,
-    Promotion,
-    Release,
+    AppRow,
+    BuildRow,
+    CouplingRow,
+    DynoRow,
+    LogSessionRow,
+    PipelineRow,
+    PromotionRow,
+    ReleaseRow,
 )
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class SandboxBusy(RuntimeError):
 
 @dataclass(frozen=True)
 class _ReleaseState:
-    release: Release
+    release: ReleaseRow
     status: str
     current: bool
     exit_status: int | None
@@ -58,11 +58,11 @@ class _ReleaseState:
 
 @dataclass(frozen=True)
 class _AppState:
-    app: App
+    app: AppRow
     config: dict[str, str]
     releases: list[_ReleaseState]
-    builds: list[Build]
-    dynos: list[Dyno]
+    builds: list[BuildRow]
+    dynos: list[DynoRow]
     log: list[LogLine]
     updated_at: datetime
     released_at: datetime | None
@@ -73,12 +73,12 @@ class SandboxSnapshot:
     """What :func:`restore_snapshot` puts back (see the module docstring)."""
 
     apps: dict[str, _AppState]
-    pipelines: dict[str, Pipeline]
-    couplings: list[Coupling]
-    promotions: dict[str, Promotion]
-    sessions: dict[str, LogSession]
+    pipelines: dict[str, PipelineRow]
+    couplings: list[CouplingRow]
+    promotions: dict[str, PromotionRow]
+    sessions: dict[str, LogSessionRow]
     streams: dict[str, tuple[str, LiveText]]
-    attach_secrets: dict[str, Dyno]
+    attach_secrets: dict[str, DynoRow]
     next_number: int
     folders: dict[Path, Path]  # live folder -> its copy
     databases: dict[str, str]  # app database -> template database

@@ -35,7 +35,7 @@ def iso(at: datetime | None) -> str | None:
 
 
 @dataclass
-class Account:
+class AccountRow:
     email: str = "release-bot@keycliq.app"
     name: str = "KeyCliq Release Bot"
     id: str = field(default_factory=new_id)
@@ -68,7 +68,7 @@ class Account:
 
 
 @dataclass
-class Slug:
+class SlugRow:
     """A built commit: the source tarball and its Procfile process types."""
 
     commit: str
@@ -84,13 +84,13 @@ class Slug:
 
 
 @dataclass
-class Release:
+class ReleaseRow:
     app_id: str
     app_name: str
     version: int
     description: str
     config: dict[str, str]
-    slug: Slug | None
+    slug: SlugRow | None
     user: dict[str, str]
     status: str = "succeeded"
     current: bool = False
@@ -122,7 +122,7 @@ class Release:
 
 
 @dataclass
-class Build:
+class BuildRow:
     app_id: str
     commit: str
     checksum: str
@@ -131,8 +131,8 @@ class Build:
     output: LiveText
     output_url: str
     status: str = "pending"
-    slug: Slug | None = None
-    release: Release | None = None
+    slug: SlugRow | None = None
+    release: ReleaseRow | None = None
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
@@ -161,7 +161,7 @@ class Build:
 
 
 @dataclass
-class Dyno:
+class DynoRow:
     app_id: str
     app_name: str
     name: str
@@ -169,7 +169,7 @@ class Dyno:
     type: str
     size: str
     attach: bool
-    release: Release
+    release: ReleaseRow
     output: LiveText
     state: str = "starting"
     exit_status: int | None = None
@@ -196,15 +196,15 @@ class Dyno:
 
 
 @dataclass
-class App:
+class AppRow:
     name: str
-    owner: Account
+    owner: AccountRow
     bare_repo: Path
     database_name: str
     config: dict[str, str] = field(default_factory=dict)
-    releases: list[Release] = field(default_factory=list)
-    builds: list[Build] = field(default_factory=list)
-    dynos: list[Dyno] = field(default_factory=list)
+    releases: list[ReleaseRow] = field(default_factory=list)
+    builds: list[BuildRow] = field(default_factory=list)
+    dynos: list[DynoRow] = field(default_factory=list)
     log: AppLog = field(default_factory=AppLog)
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=now)
@@ -212,7 +212,7 @@ class App:
     released_at: datetime | None = None
 
     @property
-    def current(self) -> Release | None:
+    def current(self) -> ReleaseRow | None:
         return next((r for r in reversed(self.releases) if r.current), None)
 
     def to_api(self) -> dict[str, Any]:
@@ -244,7 +244,7 @@ class App:
 
 
 @dataclass
-class Pipeline:
+class PipelineRow:
     name: str
     owner_id: str
     id: str = field(default_factory=new_id)
@@ -262,7 +262,7 @@ class Pipeline:
 
 
 @dataclass
-class Coupling:
+class CouplingRow:
     app_id: str
     pipeline_id: str
     stage: str
@@ -281,12 +281,12 @@ class Coupling:
 
 
 @dataclass
-class PromotionTarget:
+class PromotionTargetRow:
     app_id: str
     promotion_id: str
     status: str = "pending"
     error_message: str | None = None
-    release: Release | None = None
+    release: ReleaseRow | None = None
     id: str = field(default_factory=new_id)
 
     def to_api(self) -> dict[str, Any]:
@@ -301,11 +301,11 @@ class PromotionTarget:
 
 
 @dataclass
-class Promotion:
+class PromotionRow:
     pipeline_id: str
     source_app_id: str
     source_release_id: str
-    targets: list[PromotionTarget] = field(default_factory=list)
+    targets: list[PromotionTargetRow] = field(default_factory=list)
     status: str = "pending"
     done: threading.Event = field(default_factory=threading.Event, repr=False)
     id: str = field(default_factory=new_id)
@@ -327,7 +327,7 @@ class Promotion:
 
 
 @dataclass
-class LogSession:
+class LogSessionRow:
     app_id: str
     lines: int
     tail: bool
@@ -349,7 +349,7 @@ class LogSession:
         }
 
 
-def formation_of(app: App) -> list[dict[str, Any]]:
+def formation_of(app: AppRow) -> list[dict[str, Any]]:
     """The app's formation: one entry per Procfile process type except ``release``."""
     current = app.current
     types = current.slug.process_types if current and current.slug else {}

@@ -110,7 +110,7 @@ def test_sessions_are_read_only_with_timeouts(pg_url: str) -> None:
 def test_a_session_that_cannot_connect_is_a_database_error_with_the_password_masked() -> None:
     url = "postgresql://someone:hunter2secret@127.0.0.1:1/kc?connect_timeout=1"
     with pytest.raises(DatabaseError) as info:
-        db.Session.open(url, attempts=1)
+        db.DbSession.open(url, attempts=1)
     err = info.value
     assert not isinstance(err, QueryError)
     assert err.exit_code == 3
@@ -120,7 +120,7 @@ def test_a_session_that_cannot_connect_is_a_database_error_with_the_password_mas
 
 
 def test_session_query_binds_values_on_the_server_and_rolls_back(pg_url: str) -> None:
-    with db.Session.open(pg_url, statement_timeout_ms=4321) as session:
+    with db.DbSession.open(pg_url, statement_timeout_ms=4321) as session:
         got = session.query(
             "SELECT n, $1::text AS label FROM generate_series(1, 5) AS n ORDER BY n",
             ["o'brien; DROP TABLE x"],
@@ -140,7 +140,7 @@ def test_session_query_binds_values_on_the_server_and_rolls_back(pg_url: str) ->
 
 def test_a_failing_statement_is_a_query_error_and_the_session_stays_usable(pg_url: str) -> None:
     password = conninfo_to_dict(pg_url).get("password")
-    with db.Session.open(pg_url) as session:
+    with db.DbSession.open(pg_url) as session:
         with pytest.raises(QueryError) as missing:
             session.query("SELECT * FROM no_such_table", action="running K")
         err = missing.value
@@ -161,7 +161,7 @@ def test_cancel_stops_a_running_statement_from_another_thread(pg_url: str) -> No
     import time
 
     outcome: list[BaseException] = []
-    session = db.Session.open(pg_url, application_name="keycliq cancel-test")
+    session = db.DbSession.open(pg_url, application_name="keycliq cancel-test")
 
     def slow() -> None:
         try:

@@ -12,10 +12,10 @@ from keycliq_ops.base.errors import GateFailed, Interrupted, UsageError
 from keycliq_ops.checklists import (
     Answer,
     ChecklistContext,
+    ChecklistEvent,
     ChecklistResult,
     CheckSummary,
     DataclipOutcome,
-    Event,
     ScriptedPrompter,
     load_checklist,
     plan_checklist,
@@ -106,7 +106,7 @@ ALL_YES = {
 def test_a_whole_run_records_every_item(checklist, web_app: str, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     prompter = ScriptedPrompter(ALL_YES, who="Bea")
     runner = RecordingRunner()
-    events: list[Event] = []
+    events: list[ChecklistEvent] = []
     result = run_checklist(
         checklist,
         _ctx(web_app, clock, prompter, dataclip_runner=runner, on_event=events.append),

@@ -9,8 +9,8 @@ import pytest
 from keycliq_ops.base.errors import ExternalError, GateFailed
 from keycliq_ops.cli.progress import JsonSink, PlainSink
 from keycliq_ops.release.stepper import (
-    Event,
     Facts,
+    StepEvent,
     StepIO,
     StepOutcome,
     StepRecord,
@@ -54,8 +54,8 @@ class FakeStep:
         return StepOutcome(detail=f"{self.name} ok", data={"n": 1})
 
 
-def collect() -> tuple[list[Event], object]:
-    events: list[Event] = []
+def collect() -> tuple[list[StepEvent], object]:
+    events: list[StepEvent] = []
     return events, events.append
 
 
@@ -148,7 +148,7 @@ def test_plain_and_json_sinks_render_every_event() -> None:
     plain, js = io.StringIO(), io.StringIO()
     p, j = PlainSink(plain), JsonSink(js)
 
-    def both(e: Event) -> None:
+    def both(e: StepEvent) -> None:
         p(e)
         j(e)
 

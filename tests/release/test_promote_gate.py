@@ -16,8 +16,8 @@ from keycliq_ops.ledger import Ledger
 from keycliq_ops.ops.status import ReleaseInfo
 from keycliq_ops.release.promote import (
     GateFinding,
+    PromotionApp,
     PromotionPlan,
-    Target,
     compare_commits,
     judge_staging_record,
 )
@@ -179,7 +179,7 @@ def plan_for(repo: Repo, production: str | None, staging: str) -> PromotionPlan:
         source_app="keycliq-staging",
         source_app_id="s",
         target_env="production",
-        targets=[Target("keycliq-production", "p")],
+        targets=[PromotionApp("keycliq-production", "p")],
         pipeline_id="pl",
         pipeline_name="keycliq",
         source_release=info,

@@ -37,6 +37,7 @@ VIOLATIONS = [
     ),
     ("base/_bad_layer.py", "import keycliq_ops.cli.common\n", "layers", "keycliq_ops.cli.common"),
     ("config/_bad_pgserver.py", "import pgserver\n", "pgserver-in-standin", "pgserver"),
+    ("checklists/_bad_git.py", "import subprocess\n", "processes-in-adapters", "subprocess"),
 ]
 
 

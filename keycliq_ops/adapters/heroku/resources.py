@@ -12,38 +12,38 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class _Model(BaseModel):
+class _Resource(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Ref(_Model):
+class Ref(_Resource):
     """A reference to another resource: ``{"id": ...}`` (sometimes with a name)."""
 
     id: str
     name: str | None = None
 
 
-class UserRef(_Model):
+class UserRef(_Resource):
     id: str
     email: str | None = None
 
 
-class ReleaseRef(_Model):
+class ReleaseRef(_Resource):
     id: str
     version: int | None = None
 
 
-class Account(_Model):
+class Account(_Resource):
     id: str
     email: str
     name: str | None = None
 
 
-class RateLimits(_Model):
+class RateLimits(_Resource):
     remaining: int
 
 
-class App(_Model):
+class App(_Resource):
     id: str
     name: str
     web_url: str | None = None
@@ -54,14 +54,14 @@ class App(_Model):
     maintenance: bool = False
 
 
-class SourceBlob(_Model):
+class SourceBlob(_Resource):
     url: str | None = None
     version: str | None = Field(default=None, description="The git commit of a git push.")
     version_description: str | None = None
     checksum: str | None = None
 
 
-class Build(_Model):
+class Build(_Resource):
     id: str
     status: str = Field(description="pending | succeeded | failed")
     source_blob: SourceBlob = Field(default_factory=SourceBlob)
@@ -78,7 +78,7 @@ class Build(_Model):
         return self.source_blob.version
 
 
-class Release(_Model):
+class Release(_Resource):
     id: str
     version: int
     status: str = Field(description="pending | succeeded | failed | expired")
@@ -93,24 +93,24 @@ class Release(_Model):
     eligible_for_rollback: bool | None = None
 
 
-class Pipeline(_Model):
+class Pipeline(_Resource):
     id: str
     name: str
 
 
-class PipelineCoupling(_Model):
+class PipelineCoupling(_Resource):
     id: str
     app: Ref
     pipeline: Ref
     stage: str = Field(description="review | development | staging | production | test")
 
 
-class PromotionSource(_Model):
+class PromotionSource(_Resource):
     app: Ref
     release: Ref | None = None
 
 
-class PipelinePromotion(_Model):
+class PipelinePromotion(_Resource):
     id: str
     status: str = Field(description="pending | completed")
     pipeline: Ref
@@ -119,7 +119,7 @@ class PipelinePromotion(_Model):
     updated_at: datetime | None = None
 
 
-class PromotionTarget(_Model):
+class PromotionTarget(_Resource):
     id: str
     status: str = Field(description="pending | succeeded | failed")
     app: Ref
@@ -128,7 +128,7 @@ class PromotionTarget(_Model):
     pipeline_promotion: Ref | None = None
 
 
-class Dyno(_Model):
+class Dyno(_Resource):
     id: str
     name: str
     state: str = Field(description="starting | up | complete | crashed | down | idle")
@@ -141,13 +141,13 @@ class Dyno(_Model):
     created_at: datetime | None = None
 
 
-class LogSession(_Model):
+class LogSession(_Resource):
     id: str
     logplex_url: str
     created_at: datetime | None = None
 
 
-class Formation(_Model):
+class Formation(_Resource):
     id: str
     type: str
     quantity: int

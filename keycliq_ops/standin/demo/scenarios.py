@@ -38,14 +38,14 @@ class Command:
 
 
 @dataclass(frozen=True)
-class Action:
+class WorldChange:
     """The demo changes the world; ``run`` returns the lines that say what it did."""
 
     why: str
     run: Callable[[StandIn], list[str]]
 
 
-Step = Command | Action
+Step = Command | WorldChange
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def scenarios() -> dict[str, Scenario]:
         name="bad-migration",
         summary="a migration that cannot apply: the release phase fails and the deploy stops",
         steps=(
-            Action(
+            WorldChange(
                 "a developer adds a required column to keys, a table that has rows",
                 write_bad_migration,
             ),
@@ -206,7 +206,7 @@ def scenarios() -> dict[str, Scenario]:
         name="integrity-defect",
         summary="bad data in staging: the Dataclip gate fails and promotion is refused",
         steps=(
-            Action(
+            WorldChange(
                 "an old code path writes a matching with a matchType the app no longer knows",
                 plant_unknown_match_type,
             ),
@@ -243,7 +243,7 @@ def scenarios() -> dict[str, Scenario]:
         name="flaky-api",
         summary="Heroku answers 503 and 429 and cuts a stream: retried, the release goes on",
         steps=(
-            Action("faults planted in the stand-in", show_faults),
+            WorldChange("faults planted in the stand-in", show_faults),
             Command(STATUS, "where each environment stands", shows=(STAGING,)),
             Command(
                 DEPLOY,
@@ -256,7 +256,7 @@ def scenarios() -> dict[str, Scenario]:
                 shows=("Production release",),
             ),
             Command(LEDGER_VERIFY, "the ledger verifies", shows=("chain intact",)),
-            Action("what the stand-in saw", check_faults_fired),
+            WorldChange("what the stand-in saw", check_faults_fired),
         ),
         exit_code=0,
         outcome="every fault was survived: deployed, promoted and recorded",

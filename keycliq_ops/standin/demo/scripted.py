@@ -21,7 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keycliq_ops.standin.demo.scenarios import Action, Command, NotAsExpected, Scenario, scenarios
+from keycliq_ops.standin.demo.scenarios import (
+    Command,
+    NotAsExpected,
+    Scenario,
+    WorldChange,
+    scenarios,
+)
 from keycliq_ops.standin.demo.standin import StandIn, start
 from keycliq_ops.standin.demo.stream import Emit, run_streamed
 from keycliq_ops.standin.failures import usage
@@ -138,7 +144,7 @@ def _run_steps(
     for number, step in enumerate(scenario.steps, 1):
         emit("out", f"\n── {number}/{total}  {step.why}\n")
         began = time.monotonic()
-        if isinstance(step, Action):
+        if isinstance(step, WorldChange):
             try:
                 lines = step.run(standin)
             except NotAsExpected as exc:
