@@ -74,6 +74,11 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     from keycliq_ops.__main__ import main
 
     def run(*args: str) -> CliResult:
+        from keycliq_ops.cli import common
+
+        # The consoles read COLUMNS when made: make them afresh for every command, as a
+        # new process would (else the first test of a worker decides every width).
+        common._out = common._err = None
         capsys.readouterr()
         try:
             main(list(args))

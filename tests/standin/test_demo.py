@@ -245,7 +245,10 @@ def test_the_demo_stops_its_stand_in_on_ctrl_c(tmp_path: Path) -> None:
         if "creating pipeline" in line:
             break
     proc.send_signal(signal.SIGINT)
-    _, rest = proc.communicate(timeout=120)
+    rest = proc.stderr.read()  # the same reader: nothing it buffered is lost
+    proc.wait(timeout=120)
+    assert proc.stdout is not None
+    rest += proc.stdout.read()
     assert proc.returncode == 130, rest
     assert "interrupted" in rest
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("keycliq-demo-")]
