@@ -68,7 +68,34 @@ class PostgresServer:
             self._datadir = None
 
 
+# A Unix socket's path has at most 107 bytes on Linux (104 on macOS).
+_SOCKET_PATH_MAX = 100
+
+
+def _short_runtime_dir(datadir: Path) -> None:
+    """pgserver puts its socket in the data folder, else in the user's runtime folder
+    (``XDG_RUNTIME_DIR``; without one, platformdirs falls back to ``$TMPDIR``, which is
+    often as long as the data folder, e.g. under pytest or the demo's temp folder). When the
+    data folder is too long and there is no runtime folder, give it a short private one."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    if len(str(datadir / ".s.PGSQL.5432")) <= _SOCKET_PATH_MAX:
+        return
+    short = Path("/tmp") / f"keycliq-runtime-{os.getuid()}"  # noqa: S108 - checked below
+    short.mkdir(mode=0o700, exist_ok=True)
+    info = short.lstat()
+    if not short.is_dir() or short.is_symlink() or info.st_uid != os.getuid():
+        raise StandinError(
+            f"{short} is not this user's own folder: cannot put PostgreSQL's socket there",
+            hint="set XDG_RUNTIME_DIR to a short folder of your own",
+            kind="usage",
+        )
+    short.chmod(0o700)
+    os.environ["XDG_RUNTIME_DIR"] = str(short)
+
+
 def _start_pgserver(datadir: Path) -> PostgresServer:
+    _short_runtime_dir(datadir)  # before pgserver is imported: it reads it then
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pgserver

@@ -60,7 +60,12 @@ def test_init_scaffolds_the_files_and_says_what_to_commit(cli, tmp_path: Path) -
     preflight(tmp_path / "keycliq-answers.yaml", "staging", "production")
 
 
-def test_init_never_overwrites_and_says_which_it_kept(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_init_never_overwrites_and_says_which_it_kept(
+    cli,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # a long temp path must not wrap the lines
     (tmp_path / "keycliq-answers.yaml").write_text("# ours\n")
     (tmp_path / "checklists").mkdir()
     (tmp_path / "checklists" / "README.md").write_text("our own\n")
@@ -68,11 +73,11 @@ def test_init_never_overwrites_and_says_which_it_kept(cli, tmp_path: Path) -> No
     assert result.code == 0, result.output
     assert (tmp_path / "keycliq-answers.yaml").read_text() == "# ours\n"
     assert (tmp_path / "checklists" / "README.md").read_text() == "our own\n"
-    # (a long temp path may wrap a line at the console's 80 columns)
-    said = " ".join(result.stderr.split())
-    for path in (tmp_path / "keycliq-answers.yaml", tmp_path / "checklists" / "README.md"):
-        assert f"kept {path} (it exists; not overwritten)" in said
-    assert said.count("kept ") == 2
+    kept = [line for line in result.stderr.splitlines() if line.startswith("kept ")]
+    assert kept == [
+        f"kept {tmp_path / 'keycliq-answers.yaml'} (it exists; not overwritten)",
+        f"kept {tmp_path / 'checklists' / 'README.md'} (it exists; not overwritten)",
+    ]
     assert f"wrote {tmp_path / 'keycliq.yaml'}" in result.stderr
     before = {n: (tmp_path / n).read_text() for n in FILES}
     (tmp_path / "keycliq.yaml").write_text(before["keycliq.yaml"] + "# edited\n")

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import psycopg
 import pytest
 
@@ -49,3 +52,21 @@ def test_unreachable_server_is_a_database_error(tmp_path) -> None:  # type: igno
         server.create_database("kc_never")
     assert failed.value.kind == "outside"
     assert "127.0.0.1:1/db" in failed.value.message and "u@" not in failed.value.message
+
+
+def test_a_long_data_folder_gets_a_short_socket_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pgserver's socket must fit a Unix socket path: with a data folder too long for one and
+    no XDG_RUNTIME_DIR (platformdirs would fall back to $TMPDIR, as long), a short one."""
+    from keycliq_ops.standin.pgembed import _short_runtime_dir
+
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    _short_runtime_dir(tmp_path / "pgdata")  # short enough: left alone
+    assert "XDG_RUNTIME_DIR" not in os.environ
+    deep = tmp_path / ("x" * 60) / ("y" * 60) / "pgdata"
+    _short_runtime_dir(deep)
+    short = Path(os.environ["XDG_RUNTIME_DIR"])
+    assert short.is_dir() and short.stat().st_uid == os.getuid()
+    assert short.stat().st_mode & 0o777 == 0o700
+    assert len(str(short / "0123456789" / ".s.PGSQL.5432")) < 100
