@@ -20,14 +20,7 @@ from keycliq_ops.release.following import (
     streaming_clause,
 )
 from keycliq_ops.release.session import Session
-from keycliq_ops.release.stepper import (
-    Facts,
-    StepBase,
-    StepIO,
-    StepOutcome,
-    StepRecord,
-    passed_before,
-)
+from keycliq_ops.release.stepper import Facts, StepBase, StepIO, StepOutcome, StepRecord
 
 
 def _short(sha: str | None) -> str:
@@ -182,17 +175,11 @@ class TestsStep(StepBase):
     name: str = "tests"
     title: str = "Tests"
     skippable: bool = True
+    resumed_detail: str | None = "passed in the run being resumed (same commit)"
 
     def plan(self, s: Session) -> str:
         cmd = s.loaded.config.tests.command
         return f"run `{cmd}` in {s.root}" if cmd else "no test command configured"
-
-    def already_done(
-        self, s: Session, facts: Facts, previous: StepRecord | None
-    ) -> StepOutcome | None:
-        if passed_before(facts, previous):
-            return StepOutcome(detail="passed in the run being resumed (same commit)")
-        return None
 
     def run(self, s: Session, facts: Facts, io: StepIO) -> StepOutcome:
         tests = s.loaded.config.tests
@@ -381,6 +368,7 @@ class ReleaseStep(FollowsRelease):
 class MigrationsStep(StepBase):
     name: str = "migrations"
     title: str = "Migrations"
+    resumed_detail: str | None = "applied in the run being resumed"
 
     def plan(self, s: Session) -> str:
         m = s.loaded.config.migrations
@@ -389,13 +377,6 @@ class MigrationsStep(StepBase):
         if m.strategy == "one-off":
             return f"run `{m.command}` in an attached one-off dyno; its exit status decides"
         return "none (migrations.strategy: none)"
-
-    def already_done(
-        self, s: Session, facts: Facts, previous: StepRecord | None
-    ) -> StepOutcome | None:
-        if passed_before(facts, previous):
-            return StepOutcome(detail="applied in the run being resumed")
-        return None
 
     def run(self, s: Session, facts: Facts, io: StepIO) -> StepOutcome:
         m = s.loaded.config.migrations

@@ -120,11 +120,9 @@ class PromotionStep(StepBase):
         self, s: Session, facts: Facts, previous: StepRecord | None
     ) -> StepOutcome | None:
         promotion_id = resumed_value(facts, previous, "promotion_id")
-        if promotion_id is None:
-            return None
-        targets = s.client.promotion_targets(promotion_id)
-        if any(t.status == "failed" for t in targets):
-            return None  # that promotion failed: promote again
+        targets = s.client.promotion_targets(promotion_id) if promotion_id else []
+        if promotion_id is None or any(t.status == "failed" for t in targets):
+            return None  # nothing made, or that promotion failed: promote again
         return made_before(f"promotion {promotion_id[:8]}", previous, promotion_id=promotion_id)
 
     def run(self, s: Session, facts: Facts, io: StepIO) -> StepOutcome:

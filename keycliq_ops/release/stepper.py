@@ -217,13 +217,17 @@ def made_before(what: str, previous: StepRecord | None, **facts: Any) -> StepOut
 
 class StepBase:
     """What most steps are: not skippable, and with nothing to resume (run again on
-    ``--resume``). A step says so where it differs."""
+    ``--resume``). A step says so where it differs: ``resumed_detail`` set means that a step
+    which succeeded in the run being resumed is not run again (the detail says why)."""
 
     skippable = False
+    resumed_detail: str | None = None
 
     def already_done(
         self, ctx: Any, facts: Facts, previous: StepRecord | None
     ) -> StepOutcome | None:
+        if self.resumed_detail is not None and passed_before(facts, previous):
+            return StepOutcome(detail=self.resumed_detail)
         return None
 
 
