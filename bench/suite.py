@@ -43,6 +43,9 @@ def run_suite(checkout: Path, basetemp: Path) -> tuple[float, float, float, str]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     closing = lines[-1] if lines else f"(no output, exit {done.returncode})"
+    failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+    if failed:
+        closing += "\n    " + "\n    ".join(failed)
     return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime, closing
 
 

@@ -42,23 +42,31 @@ _out: Console | None = None
 _err: Console | None = None
 
 
+def _piped(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return not (isatty is not None and isatty())
+
+
 def out() -> Console:
-    """The console for results (stdout)."""
+    """The console for results (stdout). Into a pipe or a file, lines are not wrapped at
+    80 columns (a long path must not split ``chain intact`` for a ``grep``); tables still
+    fit the width."""
     global _out
     if _out is None:
         from rich.console import Console
 
-        _out = Console(highlight=False, soft_wrap=False)
+        _out = Console(highlight=False, soft_wrap=_piped(sys.stdout))
     return _out
 
 
 def err() -> Console:
-    """The console for progress, warnings and notes (stderr)."""
+    """The console for progress, warnings and notes (stderr); unwrapped into a pipe, as
+    :func:`out`."""
     global _err
     if _err is None:
         from rich.console import Console
 
-        _err = Console(stderr=True, highlight=False)
+        _err = Console(stderr=True, highlight=False, soft_wrap=_piped(sys.stderr))
     return _err
 
 

@@ -62,7 +62,7 @@ def test_a_long_data_folder_gets_a_short_socket_folder(
     from keycliq_ops.standin.pgembed import _short_runtime_dir
 
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    _short_runtime_dir(tmp_path / "pgdata")  # short enough: left alone
+    _short_runtime_dir(Path("/tmp/pg"))  # short enough: left alone
     assert "XDG_RUNTIME_DIR" not in os.environ
     deep = tmp_path / ("x" * 60) / ("y" * 60) / "pgdata"
     _short_runtime_dir(deep)
