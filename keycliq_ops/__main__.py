@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import sys
 
-EXIT_INTERNAL = 70
-
 
 def _fail(message: str, hint: str | None, code: int) -> None:
     from keycliq_ops.base.redact import redact_url
@@ -67,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(f"keycliq {__version__}\n")
         return
 
-    from keycliq_ops.base.errors import KeycliqError
+    from keycliq_ops.base.errors import EXIT_INTERNAL, KeycliqError
 
     try:
         from keycliq_ops.cli.app import app

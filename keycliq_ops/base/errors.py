@@ -23,6 +23,7 @@ EXIT_GATE = 1
 EXIT_USAGE = 2
 EXIT_EXTERNAL = 3
 EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70  # a bug: what the error boundary answers for an unexpected exception
 
 
 class KeycliqError(Exception):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from keycliq_ops.base.errors import EXIT_INTERNAL
 from keycliq_ops.release.session import Session
 from keycliq_ops.release.stepper import Facts, RunResult, Sink, Step, StepRecord, StepRunner
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from keycliq_ops.release.gate_steps import Gates
 
 P = TypeVar("P")
-EXIT_INTERNAL = 70  # what the error boundary answers for a bug
 
 
 @dataclass(frozen=True)
