@@ -206,6 +206,53 @@ class Repo:
     def has_commit(self, commit: str) -> bool:
         return self.resolve(commit) is not None
 
+    def files_at(
+        self, commit: str, paths: Sequence[str], *, max_bytes: int = 2_000_000
+    ) -> dict[str, str]:
+        """The text of every file under ``paths`` (files or folders) in ``commit``.
+
+        One ``ls-tree`` and one ``cat-file --batch``: a handful of small files is read in two
+        git calls. Files larger than ``max_bytes`` and non-text files are left out.
+        """
+        listing = run_git(
+            ["ls-tree", "-r", "-z", "--end-of-options", commit, "--", *paths],
+            self.root,
+            timeout=QUICK_TIMEOUT,
+        ).stdout
+        wanted: list[tuple[str, str]] = []
+        for entry in listing.split("\0"):
+            meta, _, path = entry.partition("\t")
+            fields = meta.split()
+            if len(fields) == 3 and fields[1] == "blob":
+                wanted.append((fields[2], path))
+        if not wanted:
+            return {}
+        try:
+            proc = subprocess.run(
+                ["git", "cat-file", "--batch"],
+                cwd=self.root,
+                input="".join(f"{sha}\n" for sha, _ in wanted).encode(),
+                capture_output=True,
+                env=_env(),
+                check=False,
+                timeout=QUICK_TIMEOUT,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GitError(f"git cat-file: {exc}") from None
+        if proc.returncode != 0:
+            raise GitError(f"git cat-file: {_last_error(proc.stderr.decode('utf-8', 'replace'))}")
+        out: dict[str, str] = {}
+        data, pos = proc.stdout, 0
+        for _, path in wanted:
+            header_end = data.index(b"\n", pos)
+            header = data[pos:header_end].split()
+            size = int(header[2]) if len(header) == 3 else 0
+            body = data[header_end + 1 : header_end + 1 + size]
+            pos = header_end + 1 + size + 1
+            if size <= max_bytes and b"\0" not in body:
+                out[path] = body.decode("utf-8", "replace")
+        return out
+
     def dirty_files(self) -> list[DirtyFile]:
         """Modified, staged and untracked files (ignored files excluded)."""
         out = self.git("status", "--porcelain=v1", "-z", "--untracked-files=normal")
