@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, load, out
 from keycliq_ops.cli.envopt import ENVS_OPTION
+
+if TYPE_CHECKING:
+    from keycliq_ops.config.app_repo import AppRepo
 
 app = typer.Typer(
     help="Validate, show, audit and document keycliq.yaml.\n\n"
@@ -31,7 +37,8 @@ def validate(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 
 @app.command(
     "show",
-    help="Print the resolved configuration (defaults filled in; no secrets).\n\n"
+    help="Print the resolved configuration (defaults filled in; no secrets; required_config "
+    "as `config check` applies it, read from the checkout's repository).\n\n"
     "Example: keycliq config show --json",
 )
 def show(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
@@ -59,9 +66,13 @@ def reference() -> None:
 
 @app.command(
     "check",
-    help="Audit the apps' config vars: required vars set and not placeholders, APP_URL https "
-    "and matching, NODE_ENV, SESSION_SECRET long enough and different per environment, a "
-    "mailer key where mail is required. Values are shown masked. Exit 1 on a problem.\n\n"
+    help="Audit the apps' config vars against what the app needs: every variable "
+    'prisma/schema.prisma reads with env("…"), read from this checkout\'s work tree, and '
+    "the app's own rules (SESSION_SECRET long and different per environment, APP_URL https "
+    "and matching, NODE_ENV, Cloudinary or BLOB_READ_WRITE_TOKEN for images, a mail key "
+    "where mail is required, OPENAI_API_KEY or demo mode). Each problem says where its rule "
+    "comes from (e.g. prisma/schema.prisma:8). Values are shown masked. Exit 1 on a "
+    "problem.\n\n"
     "The environments are the arguments or -e ENV (each a name from keycliq.yaml or its "
     "Heroku app name); default: all.\n\n"
     "\b\nExamples:\n"
@@ -88,6 +99,7 @@ def check(
 
     loaded = load(ctx)
     names = pick_envs(loaded, envs, env_opts)
+    app_repo = checkout_repo(loaded.root)
     every = list(loaded.config.environments)
     with heroku_client() as client, ThreadPoolExecutor(max_workers=4) as pool:
         fetched = dict(
@@ -99,7 +111,8 @@ def check(
         n: secret_digest(v["SESSION_SECRET"]) for n, v in fetched.items() if v.get("SESSION_SECRET")
     }
     reports = [
-        audit_config(n, loaded.env(n), fetched[n], other_session_digests=digests) for n in names
+        audit_config(n, loaded.env(n), fetched[n], other_session_digests=digests, app_repo=app_repo)
+        for n in names
     ]
     if as_json:
         emit_json(
@@ -109,36 +122,65 @@ def check(
             }
         )
     else:
+        from rich.markup import escape
         from rich.table import Table
 
         style = {"ok": "green", "optional": "dim", "missing": "red", "problem": "red"}
+        out().print(f"requirements read from {app_repo.origin}", style="dim", markup=False)
         for report in reports:
             table = Table(title=f"{report.environment} ({report.app})", title_justify="left")
             table.add_column("var")
             table.add_column("value (masked)")
             table.add_column("status")
+            table.add_column("required by")
             for row in report.rows:
-                table.add_row(row.name, row.value, f"[{style[row.status]}]{row.status}[/]")
+                table.add_row(
+                    row.name,
+                    escape(row.value),
+                    f"[{style[row.status]}]{row.status}[/]",
+                    escape(row.required_by or ""),
+                )
             out().print(table)
             for f in report.findings:
                 colour = "red" if f.level == "error" else "yellow"
-                out().print(f"  [{colour}]{f.level}[/]: {f.var} {f.message}")
+                out().print(f"  [{colour}]{f.level}[/]: {escape(f.var)} {escape(f.message)}")
     if not all(r.ok for r in reports):
         raise typer.Exit(1)
 
 
+def checkout_repo(root: Path) -> AppRepo:
+    """The app's files in the work tree of the checkout holding keycliq.yaml (its git
+    top level; ``root`` itself outside git): what the next deploy would ship."""
+    from keycliq_ops.adapters.git import Repo
+    from keycliq_ops.base.errors import GitError
+    from keycliq_ops.config.app_repo import read_worktree
+
+    try:
+        top = Repo.discover(root).root
+    except GitError:
+        top = root
+    return read_worktree(top)
+
+
 def resolved(loaded: object) -> dict[str, object]:
     from keycliq_ops.config import LoadedConfig
+    from keycliq_ops.ops.config_audit import requirements
 
     assert isinstance(loaded, LoadedConfig)
     data = loaded.config.model_dump(mode="json")
+    app_repo = checkout_repo(loaded.root)
     for name, env in loaded.config.environments.items():
         d = data["environments"][name]
         d["dataclips"] = env.effective_dataclips()
-        d["required_config"] = env.effective_required_config()
+        # what `config check` requires unconditionally (the schema's env() vars, then
+        # keycliq.yaml's list or the app's rules), each with where the rule comes from
+        required = requirements(name, env, app_repo)
+        d["required_config"] = [r.var for r in required]
+        d["required_by"] = {r.var: r.short for r in required}
         d["mail_required"] = env.effective_mail_required()
         if d["checklist"] is None and (loaded.checklists_dir / f"{name}.yaml").exists():
             d["checklist"] = name
+    data["requirements_from"] = app_repo.origin
     data["paths"] = {
         "checklists": str(loaded.checklists_dir),
         "dataclips": str(loaded.dataclips_dir),

@@ -1,5 +1,6 @@
-"""``keycliq init``: scaffold what a team needs to start (keycliq.yaml, an answers-file
-template, the repository's checklists/ and dataclips/ folders, the CI workflow)."""
+"""``keycliq init``: scaffold what a team needs to start (keycliq.yaml with the migration
+strategy and test command the repository calls for, an answers-file template, the
+repository's checklists/ and dataclips/ folders, the CI workflow)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ import typer
 def register(app: typer.Typer) -> None:
     app.command(
         "init",
-        help="Scaffold what a team needs in its checkout: a commented keycliq.yaml, "
+        help="Scaffold what a team needs in its checkout: a commented keycliq.yaml (its "
+        "migration strategy read from the repository: a Procfile `release:` line → "
+        "release-phase, prisma/migrations/ → one-off `npx prisma migrate deploy`, neither → "
+        "db-push `npm run db:push`; its test command from package.json's scripts; each "
+        "choice printed and written as a comment), "
         "keycliq-answers.yaml (a template from the checklists), checklists/ and dataclips/ "
         "(your own, layered over the shipped ones) and .github/workflows/deploy.yml (the CI "
         "example). An existing file is never overwritten (it is kept, and said so); "
@@ -38,7 +43,22 @@ def init(
     if not directory.is_dir():
         raise UsageError(f"{directory} is not a folder")
     console = err()
-    files = starter.scaffold(directory, pipeline, staging_app, production_app)
+    decisions = starter.decide(directory)
+    strategy = decisions.migrations
+    command = f" (`{strategy.command}`)" if strategy.command else ""
+    console.print(
+        f"migrations: {strategy.strategy}{command}: {strategy.reason}",
+        markup=False,
+        soft_wrap=True,
+    )
+    if decisions.test_command:
+        tests = f"tests: `{decisions.test_command}`: {decisions.test_why}"
+    else:
+        tests = (
+            f"tests: none proposed: {decisions.test_why} (keycliq.yaml sets tests.command: null)"
+        )
+    console.print(tests, markup=False, soft_wrap=True)
+    files = starter.scaffold(directory, pipeline, staging_app, production_app, decisions)
     written: list[Path] = []
     for f in files:
         target = directory / f.path

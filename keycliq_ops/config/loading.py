@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -12,6 +12,7 @@ from keycliq_ops.base.errors import ConfigError, UsageError
 from keycliq_ops.config.settings import Config, Environment
 
 if TYPE_CHECKING:
+    from keycliq_ops.base.yamlfile import YamlDoc
     from keycliq_ops.checklists.files import ChecklistCatalog
     from keycliq_ops.dataclips.clips import Catalog
 
@@ -131,6 +132,16 @@ class LoadedConfig:
 
     config: Config
     path: Path
+    doc: YamlDoc | None = field(default=None, compare=False, repr=False)
+
+    def where(self, *loc: str | int) -> str:
+        """``keycliq.yaml:LINE`` of a setting (``where("migrations", "strategy")``)."""
+        line = self.doc.line_of(loc) if self.doc is not None else None
+        try:
+            shown = str(self.path.relative_to(Path.cwd().resolve()))
+        except (ValueError, OSError):
+            shown = str(self.path)
+        return f"{shown}:{line}" if line else shown
 
     @property
     def root(self) -> Path:
@@ -212,4 +223,4 @@ def load_config(path: Path | None = None) -> LoadedConfig:
     doc = load_yaml(path)
     if doc.data is not None and not isinstance(doc.data, dict):
         raise ConfigError("the file must be a mapping of keys", location=doc.where())
-    return LoadedConfig(config=validate(Config, doc), path=path.resolve())
+    return LoadedConfig(config=validate(Config, doc), path=path.resolve(), doc=doc)

@@ -65,12 +65,15 @@ class Environment(_StrictSetting):
     )
     required_config: list[str] | None = Field(
         default=None,
-        description="Config vars that must be set on the app. Default: the KeyCliq table "
-        "(production adds `MAIL_FROM_NAME`, `MAIL_FROM_ADDRESS`).",
+        description="Config vars that must be set on the app, replacing the app's own rules "
+        "(SESSION_SECRET, APP_URL, NODE_ENV; Cloudinary or `BLOB_READ_WRITE_TOKEN`; "
+        "`OPENAI_API_KEY` in production). Default: the app's rules. The variables "
+        "`prisma/schema.prisma` reads with `env()` are required either way.",
     )
     mail_required: bool | None = Field(
         default=None,
-        description="Whether `RESEND_API_KEY` or `SENDGRID_API_KEY` must be set. "
+        description="Whether `RESEND_API_KEY` or `SENDGRID_API_KEY`, and `MAIL_FROM_NAME`/"
+        "`MAIL_FROM_ADDRESS`, must be set (elsewhere 'mail disabled' is a warning). "
         "Default: true in production.",
     )
 
@@ -110,18 +113,30 @@ class Tests(_StrictSetting):
 
 
 class Migrations(_StrictSetting):
-    """How schema changes reach the database."""
+    """How schema changes reach the database (`keycliq init` picks it from the repository)."""
 
-    strategy: Literal["release-phase", "one-off", "none"] = Field(
+    strategy: Literal["release-phase", "one-off", "db-push", "none"] = Field(
         default="release-phase",
-        description="`release-phase`: the Procfile's `release:` runs them (watched and gated); "
-        "`one-off`: keycliq runs `command` in an attached one-off dyno; `none`.",
+        description="`release-phase`: the Procfile's `release:` runs them (watched and "
+        "gated); `one-off`: keycliq runs `command` (default `npx prisma migrate deploy`) in "
+        "an attached one-off dyno; `db-push`: keycliq runs `command` (default `npm run "
+        "db:push`) in a one-off dyno, for an app without migration history; `none`. Either "
+        "way the database is asked afterwards (`_prisma_migrations`, the schema's tables).",
     )
-    command: str = Field(
-        default="npx prisma migrate deploy",
-        description="The one-off command (`npm run db:push` for an app without migration history).",
+    command: str | None = Field(
+        default=None,
+        description="The one-off command; default `npx prisma migrate deploy` (one-off) or "
+        "`npm run db:push` (db-push).",
     )
     timeout: float = Field(default=900, gt=0, description="Seconds to wait for the migrations.")
+
+    def one_off_command(self) -> str | None:
+        """The command keycliq runs in a one-off dyno (None: release-phase, none)."""
+        if self.strategy == "one-off":
+            return self.command or "npx prisma migrate deploy"
+        if self.strategy == "db-push":
+            return self.command or "npm run db:push"
+        return None
 
 
 class Paths(_StrictSetting):

@@ -1,12 +1,17 @@
-"""What ``keycliq init`` writes: the commented starter ``keycliq.yaml``, an answers-file
+"""What ``keycliq init`` writes: the commented starter ``keycliq.yaml`` (its migration
+strategy and test command read from the app's repository, each with the reason), an answers-file
 template, the repository's catalogue folders (``checklists/``, ``dataclips/``) with a
 README line each, and the CI workflow example (``templates/deploy.yml``, a copy of keycliq's
 own ``.github/workflows/deploy.yml``: a test keeps them equal)."""
 
 from __future__ import annotations
 
+import json
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+
+from keycliq_ops.config.app_repo import Strategy
 
 STARTER = """\
 # keycliq.yaml: how keycliq deploys this KeyCliq checkout.
@@ -37,14 +42,8 @@ branches: [main, "release/*"]
 # The remote the team shares: preflight warns when the commit is not on it.
 shared_remote: origin
 
-tests:
-  command: npm test              # null to skip
-  timeout: 1800
-
-migrations:
-  strategy: release-phase        # release-phase | one-off | none
-  command: npx prisma migrate deploy
-
+{tests}
+{migrations}
 paths:
   ledger: .keycliq/ledger.jsonl  # commit this file: it is the deploy record
   reports: .keycliq/reports
@@ -54,12 +53,95 @@ paths:
 """
 
 
+@dataclass(frozen=True)
+class RepoDecisions:
+    """What ``keycliq init`` read from the app's repository, and what it decided."""
+
+    origin: str  # "the work tree at /path"
+    migrations: Strategy
+    test_command: str | None
+    test_why: str
+
+
+def decide(root: Path) -> RepoDecisions:
+    """The migration strategy and the test command the checkout at ``root`` calls for
+    (its git top level when ``root`` is inside a checkout)."""
+    from keycliq_ops.adapters.git import Repo
+    from keycliq_ops.base.errors import GitError
+    from keycliq_ops.config.app_repo import detect_strategy, propose_test_command, read_worktree
+
+    try:
+        top = Repo.discover(root).root
+    except GitError:
+        top = root
+    repo = read_worktree(top)
+    if repo.package_problem:
+        command: str | None = None
+        why = f"{repo.package_problem}: no test command can be proposed"
+    elif repo.package is None:
+        command, why = None, "there is no package.json: no test command can be proposed"
+    else:
+        command, why = propose_test_command(repo)
+    return RepoDecisions(repo.origin, detect_strategy(repo), command, why)
+
+
+def _comment(text: str, indent: str = "  ") -> str:
+    return "\n".join(
+        textwrap.wrap(text, width=88, initial_indent=f"{indent}# ", subsequent_indent=f"{indent}# ")
+    )
+
+
+def _tests_block(decisions: RepoDecisions | None) -> str:
+    if decisions is None:
+        return "tests:\n  command: npm test              # null to skip\n  timeout: 1800\n"
+    if decisions.test_command is None:
+        return (
+            "tests:\n"
+            f"{_comment(f'keycliq init: {decisions.test_why}.')}\n"
+            f"{_comment('So no tests run before a push: set a command here to run them.')}\n"
+            "  command: null\n"
+            "  timeout: 1800\n"
+        )
+    return (
+        "tests:\n"
+        f"{_comment(f'keycliq init: {decisions.test_why}.')}\n"
+        f"  command: {json.dumps(decisions.test_command)}  # null to skip\n"
+        "  timeout: 1800\n"
+    )
+
+
+def _migrations_block(decisions: RepoDecisions | None) -> str:
+    if decisions is None:
+        return (
+            "migrations:\n"
+            "  strategy: release-phase        # release-phase | one-off | db-push | none\n"
+        )
+    strategy = decisions.migrations
+    lines = [
+        "migrations:",
+        _comment(f"keycliq init: {strategy.reason}."),
+        f"  strategy: {strategy.strategy}  # release-phase | one-off | db-push | none",
+    ]
+    if strategy.command and strategy.strategy in ("one-off", "db-push"):
+        lines.append(f"  command: {json.dumps(strategy.command)}")
+    return "\n".join(lines) + "\n"
+
+
 def render_starter(
     pipeline: str = "keycliq",
     staging_app: str = "keycliq-staging",
     production_app: str = "keycliq-production",
+    decisions: RepoDecisions | None = None,
 ) -> str:
-    return STARTER.format(pipeline=pipeline, staging_app=staging_app, production_app=production_app)
+    """The starter keycliq.yaml; with ``decisions`` (:func:`decide`), its ``tests`` and
+    ``migrations`` are the repository's, each with a comment saying why."""
+    return STARTER.format(
+        pipeline=pipeline,
+        staging_app=staging_app,
+        production_app=production_app,
+        tests=_tests_block(decisions),
+        migrations=_migrations_block(decisions),
+    )
 
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -96,10 +178,12 @@ def scaffold(
     pipeline: str = "keycliq",
     staging_app: str = "keycliq-staging",
     production_app: str = "keycliq-production",
+    decisions: RepoDecisions | None = None,
 ) -> list[Scaffold]:
     """Every file of a team's start, in the order written. The answers template covers the
     checklists the starter's environments walk (``staging``, ``production``), taken from the
-    catalogue as it will be in ``root`` (the shipped ones, or the repository's own)."""
+    catalogue as it will be in ``root`` (the shipped ones, or the repository's own).
+    ``decisions``: the repository's migration strategy and test command (:func:`decide`)."""
     from keycliq_ops.checklists.answers import render_template
     from keycliq_ops.checklists.files import ChecklistCatalog
     from keycliq_ops.config.loading import CONFIG_NAME, layered
@@ -107,7 +191,9 @@ def scaffold(
     catalog = ChecklistCatalog(layered("checklists", root / "checklists"))
     checklists = [catalog.load(name) for name in ("staging", "production") if catalog.has(name)]
     return [
-        Scaffold(Path(CONFIG_NAME), render_starter(pipeline, staging_app, production_app)),
+        Scaffold(
+            Path(CONFIG_NAME), render_starter(pipeline, staging_app, production_app, decisions)
+        ),
         Scaffold(Path(ANSWERS_NAME), render_template(checklists)),
         Scaffold(Path("checklists/README.md"), CHECKLISTS_README),
         Scaffold(Path("dataclips/README.md"), DATACLIPS_README),

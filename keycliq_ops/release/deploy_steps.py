@@ -10,6 +10,7 @@ import os
 import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from keycliq_ops.base.errors import ExternalError, GateFailed, GitError, KeycliqError
@@ -19,6 +20,19 @@ from keycliq_ops.release.following import (
     follow_with_migrations,
     streaming_clause,
 )
+from keycliq_ops.release.migration_check import (
+    COLUMNS_SQL,
+    ROWS_SQL,
+    TABLE_SQL,
+    MigrationRow,
+    MigrationState,
+    compare,
+    explain_failure,
+    missing_tables,
+    prisma_kind,
+    strategy_problem,
+)
+from keycliq_ops.release.migration_check import TABLE as MIGRATIONS_TABLE
 from keycliq_ops.release.session import Session
 from keycliq_ops.release.stepper import Facts, StepBase, StepIO, StepOutcome, StepRecord
 
@@ -75,6 +89,7 @@ class PreflightStep(StepBase):
                 hint="commit or stash them: keycliq deploys the commit, and the commit must be "
                 "what you tested",
             )
+        self._check_repository(s)
         io.note("asking Heroku")
         warnings: list[str] = []
         # Independent questions at once: the account, the app, the coupling, config vars.
@@ -121,6 +136,7 @@ class PreflightStep(StepBase):
             s.config_vars(),
             other_session_digests=digests,
             web_url=app.web_url,
+            app_repo=s.app_repo(),
         )
         for finding in report.findings:
             io.line(f"config {finding.level}: {finding.var} {finding.message}")
@@ -139,6 +155,31 @@ class PreflightStep(StepBase):
             data={"heroku_email": account.email, "app_id": app.id, "warnings": warnings},
             warnings=warnings,
         )
+
+    @staticmethod
+    def _check_repository(s: Session) -> None:
+        """What the commit itself must have for the configured tests and migrations (exit
+        2 before anything changes): the npm script the test command runs, the release
+        phase or migration history the migration strategy relies on."""
+        from keycliq_ops.base.errors import ConfigError
+        from keycliq_ops.config.app_repo import script_problem
+
+        cfg = s.loaded.config
+        repo = s.app_repo()
+        if cfg.tests.command:
+            missing = script_problem(cfg.tests.command, repo)
+            if missing:
+                raise ConfigError(
+                    f"tests.command: {missing}",
+                    location=s.loaded.where("tests", "command"),
+                    hint="set tests.command in keycliq.yaml to one of those (or `null` to "
+                    "deploy without tests); `keycliq init` proposes one",
+                )
+        m = cfg.migrations
+        problem = strategy_problem(m.strategy, m.one_off_command(), repo)
+        if problem:
+            what, fix = problem
+            raise ConfigError(what, location=s.loaded.where("migrations", "strategy"), hint=fix)
 
     @staticmethod
     def _on_shared_remote(s: Session) -> tuple[bool | None, list[str]]:
@@ -353,44 +394,255 @@ class ReleaseStep(FollowsRelease):
             data["migrations"] = watch.migrations
         got = StepOutcome(detail=f"v{release.version} succeeded", data=data, release=release)
         if release.status != "succeeded":
-            stream = s.loaded.config.migrations.strategy == "release-phase"
             got.data = {}
-            got.error = GateFailed(
-                f"release v{release.version} {release.status}"
-                + (": the release phase (migrations) failed" if stream else ""),
-                hint="the new code is not running; fix the migration and deploy again "
-                f"(see `heroku releases:output {release.version} -a {s.app}`)",
-            )
+            line = s.app_repo().release_line() if release.output_stream_url else None
+            if line is None:
+                got.error = GateFailed(
+                    f"release v{release.version} {release.status}",
+                    hint="the new code is not running; read "
+                    f"`heroku releases:info v{release.version} -a {s.app}` and deploy again",
+                )
+            else:
+                reading = explain_failure(list(watch.seen), None, line.text)
+                got.data = {"release_phase_failure": reading.kind}
+                got.error = GateFailed(
+                    f"release v{release.version} {release.status}: the release phase "
+                    f"(`{line.text}`, {line.where()}) failed: {reading.message}",
+                    hint=f"{reading.hint}; the new code is not running (output: `heroku "
+                    f"releases:output {release.version} -a {s.app}`)",
+                )
         return got
 
 
 @dataclass
 class MigrationsStep(StepBase):
+    """The schema reached the database: asked of the database, never assumed.
+
+    ``release-phase``: the release step watched the Procfile's ``release:`` run; this step
+    checks that Heroku really ran a release phase and then reads ``_prisma_migrations``.
+    ``one-off`` / ``db-push``: the command runs in an attached one-off dyno; its exit
+    status, then the database, decide. See ``migration_check``.
+    """
+
     name: str = "migrations"
     title: str = "Migrations"
-    resumed_detail: str | None = "applied in the run being resumed"
+    resumed_detail: str | None = "applied and verified in the run being resumed"
 
     def plan(self, s: Session) -> str:
         m = s.loaded.config.migrations
         if m.strategy == "release-phase":
-            return "applied by the release phase (Procfile `release:`), watched in Release"
-        if m.strategy == "one-off":
-            return f"run `{m.command}` in an attached one-off dyno; its exit status decides"
+            return (
+                "applied by the release phase (Procfile `release:`), watched in Release; "
+                "then verified in the database (_prisma_migrations)"
+            )
+        if m.strategy in ("one-off", "db-push"):
+            what = "the schema's tables" if m.strategy == "db-push" else "_prisma_migrations"
+            return (
+                f"run `{m.one_off_command()}` in an attached one-off dyno; its exit status, "
+                f"then {what} in the database, decide"
+            )
         return "none (migrations.strategy: none)"
 
     def run(self, s: Session, facts: Facts, io: StepIO) -> StepOutcome:
         m = s.loaded.config.migrations
         if m.strategy == "none":
-            return StepOutcome(detail="migrations.strategy is none", skipped=True)
+            return StepOutcome(
+                detail="skipped: migrations.strategy is none in keycliq.yaml", skipped=True
+            )
         if m.strategy == "release-phase":
-            version = facts.release.version if facts.release else "?"
-            return StepOutcome(detail=f"applied by the release phase of v{version}")
+            return self._release_phase(s, facts, io)
+        command = m.one_off_command()
+        assert command is not None
+        local = _has_commit(s)
+        kind = prisma_kind(command, s.app_repo().scripts() if local else {})
+        since = _db_now(s) if kind == "migrate-deploy" else None
         from keycliq_ops.release.oneoff import run_attached
 
-        code = run_attached(s.client, s.app, m.command, io, timeout=m.timeout)
+        watch = MigrationWatch(io)
+        code = run_attached(s.client, s.app, command, watch, timeout=m.timeout)
         if code != 0:
+            reading = explain_failure(list(watch.seen), code, command)
             raise GateFailed(
-                f"`{m.command}` exited {code} in a one-off dyno on {s.app}",
-                hint="read its output above; fix and run the deploy with --resume",
+                f"`{command}` exited {code} in a one-off dyno on {s.app}: {reading.message}",
+                hint=reading.hint,
             )
-        return StepOutcome(detail=f"`{m.command}` exited 0", data={"command": m.command})
+        data: dict[str, Any] = {"command": command, "exit_status": code}
+        if kind is not None and not local:
+            return StepOutcome(
+                detail=f"`{command}` exited 0; not compared with the database: commit "
+                f"{_short(s.commit)} is not in this checkout (`git fetch`)",
+                data=data,
+            )
+        if kind == "migrate-deploy":
+            return self._verify_history(s, io, since, f"`{command}` exited 0", data)
+        if kind == "db-push":
+            return self._verify_push(s, io, f"`{command}` exited 0", data)
+        return StepOutcome(
+            detail=f"`{command}` exited 0 (not a Prisma command keycliq can verify in the "
+            "database)",
+            data=data,
+        )
+
+    def _release_phase(self, s: Session, facts: Facts, io: StepIO) -> StepOutcome:
+        release = facts.release
+        if not _has_commit(s):
+            # A promotion of a commit this checkout never fetched: Heroku's word only.
+            version = release.version if release else "?"
+            return StepOutcome(
+                detail=f"skipped: commit {_short(s.commit)} is not in this checkout, so its "
+                f"migrations cannot be compared with the database (release v{version} "
+                "succeeded; `git fetch` and run `keycliq dataclips run F`)",
+                skipped=True,
+            )
+        repo = s.app_repo()
+        line = repo.release_line()
+        if line is None:  # preflight refuses this; a resumed run may meet it
+            return StepOutcome(
+                detail=f"skipped: {repo.origin}'s Procfile has no release phase", skipped=True
+            )
+        if release is None:
+            raise GateFailed(
+                "no release to verify the migrations of", hint="deploy again with --resume"
+            )
+        if not release.output_stream_url:
+            raise GateFailed(
+                f"v{release.version} ran no release phase, though {line.where()} declares "
+                f"`{line.text}`",
+                hint=f"see `heroku releases:info v{release.version} -a {s.app}`; deploy again",
+            )
+        done = f"the release phase of v{release.version} succeeded"
+        data: dict[str, Any] = {"release_version": release.version, "command": line.text}
+        kind = prisma_kind(line.text, repo.scripts())
+        if kind == "migrate-deploy":
+            return self._verify_history(s, io, release.created_at, done, data)
+        if kind == "db-push":
+            return self._verify_push(s, io, done, data)
+        return StepOutcome(
+            detail=f"{done} (`{line.text}` is not a Prisma command keycliq can verify in "
+            "the database)",
+            data=data,
+        )
+
+    def _verify_history(
+        self,
+        s: Session,
+        io: StepIO,
+        since: datetime | None,
+        done: str,
+        data: dict[str, Any],
+    ) -> StepOutcome:
+        from keycliq_ops.adapters.db import DbSession
+
+        repo = s.app_repo()
+        io.note(f"reading {MIGRATIONS_TABLE} from the database")
+        with DbSession.open(s.database_url()) as db:
+            exists = db.query(TABLE_SQL, [MIGRATIONS_TABLE], action="looking for migrations")
+            rows = None
+            if exists.rows and exists.rows[0][0]:
+                found = db.query(ROWS_SQL, action=f"reading {MIGRATIONS_TABLE}")
+                rows = [MigrationRow.of(r) for r in found.rows]
+        state = compare(repo.migrations(), rows, since=since)
+        for problem in state.problems():
+            io.line(f"migration {problem}")
+        data = {**data, "verified": state.as_data()}
+        if rows is None and state.folders:
+            raise GateFailed(
+                f"{done}, but the database has no {MIGRATIONS_TABLE} table: none of the "
+                f"{state.folders} migration(s) of {repo.origin} was applied",
+                hint="read the release output; is DATABASE_URL the app's database?",
+            )
+        if not state.ok:
+            first = state.problems()[0]
+            raise GateFailed(
+                f"{done}, but the database disagrees with {repo.migrations_dir}/ of "
+                f"{repo.origin}: {first}"
+                + (f" (and {len(state.problems()) - 1} more)" if len(state.problems()) > 1 else ""),
+                hint=_history_hint(state),
+            )
+        names = state.applied_now or state.applied_before
+        last = f"; last: {names[-1]}" if names else ""
+        return StepOutcome(
+            detail=f"{done}; verified: {state.summary()}{last}",
+            data={**data, "migrations": state.applied_now},
+        )
+
+    def _verify_push(self, s: Session, io: StepIO, done: str, data: dict[str, Any]) -> StepOutcome:
+        from keycliq_ops.adapters.db import DbSession
+
+        repo = s.app_repo()
+        models = repo.models()
+        with DbSession.open(s.database_url()) as db:
+            present = db.query(COLUMNS_SQL, action="reading the database's tables")
+        missing = missing_tables(models, [(str(r[0]), str(r[1])) for r in present.rows])
+        for item in missing:
+            io.line(f"missing in the database: {item}")
+        if missing:
+            raise GateFailed(
+                f"{done}, but the database lacks {len(missing)} table(s)/column(s) of "
+                f"{repo.schema_path}: {', '.join(missing[:3])}"
+                + (" …" if len(missing) > 3 else ""),
+                hint="read the db push output above; run it again or check DATABASE_URL",
+            )
+        indexes = self._check_f(s, io)
+        data = {**data, "verified": {"models": len(models), "indexes": indexes}}
+        return StepOutcome(
+            detail=f"{done}; verified: the {len(models)} model(s) of {repo.schema_path} have "
+            f"their tables and columns" + (f"; check F {indexes}" if indexes else ""),
+            data=data,
+        )
+
+    @staticmethod
+    def _check_f(s: Session, io: StepIO) -> str | None:
+        """Check F (the indexes) after a db push: ``passed``, or None when the catalogue has
+        no F; GateFailed when it does not pass."""
+        from keycliq_ops.dataclips import run_dataclips
+        from keycliq_ops.dataclips.verdicts import is_failing
+
+        catalog = s.loaded.dataclip_catalog()
+        if "F" not in catalog.ids():
+            return None
+        run = run_dataclips(catalog, ["F"], s.database_url(), settings=s.loaded.config.dataclips)
+        result = run.results[0]
+        io.line(f"F   {result.verdict:<5} {result.title}")
+        if is_failing(result.verdict):
+            raise GateFailed(
+                f"the schema was pushed, but check F (indexes) {result.verdict}"
+                + (f": {result.error}" if result.error else ""),
+                hint="`keycliq dataclips run F` lists what is missing",
+            )
+        return "passed"
+
+
+def _has_commit(s: Session) -> bool:
+    """Whether the checkout has the commit shipped (a promotion may ship one it lacks)."""
+    return s.repo is not None and bool(s.commit) and s.checkout().has_commit(s.commit)
+
+
+def _db_now(s: Session) -> datetime | None:
+    """The database's clock just before a one-off runs (what 'applied now' is measured by)."""
+    from keycliq_ops.adapters.db import DbSession
+
+    with DbSession.open(s.database_url()) as db:
+        got = db.query("SELECT now()", action="reading the database's clock")
+    value = got.rows[0][0] if got.rows else None
+    return value if isinstance(value, datetime) else None
+
+
+def _history_hint(state: MigrationState) -> str:
+    if state.failed:
+        name = state.failed[0][0]
+        return (
+            f"fix it in a new migration, mark it with `npx prisma migrate resolve "
+            f"--rolled-back {name}`, then deploy again"
+        )
+    if state.modified:
+        return (
+            "an applied migration must not change: restore its migration.sql and put the "
+            "change in a new migration"
+        )
+    if state.pending:
+        return "the migrations did not run: read the release output above and deploy again"
+    return (
+        "the database has migrations this commit does not know: is an older commit being "
+        "deployed over a newer one? (`npx prisma migrate status`)"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -137,10 +138,12 @@ class MigrationWatch(StepIO):
         self._prefix = prefix
         self.lines = 0
         self.migrations: list[str] = []
+        self.seen: deque[str] = deque(maxlen=400)  # the last lines, to read a failure
         self.tail = inner.tail
 
     def line(self, text: str) -> None:
         self.lines += 1
+        self.seen.append(text)
         self.migrations.extend(applied_migrations([text]))
         self._inner.line(self._prefix + text)
 

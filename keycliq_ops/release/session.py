@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from keycliq_ops.adapters.heroku.resources import Account
     from keycliq_ops.checklists import Prompter
     from keycliq_ops.config import Environment, LoadedConfig
+    from keycliq_ops.config.app_repo import AppRepo
     from keycliq_ops.ledger import Ledger
 
 # Asked for a two-factor code (the API's message as the question); None: none to give.
@@ -39,6 +40,7 @@ class _Lookups:
     config_vars: dict[str, dict[str, str]] = field(default_factory=dict)
     web_url: str | None = None
     account: Account | None = None
+    app_repos: dict[str, AppRepo] = field(default_factory=dict)
     lock: Lock = field(default_factory=Lock)
 
 
@@ -132,6 +134,16 @@ class Session:
         if self._lookups.web_url is None:
             self._lookups.web_url = self.client.app(self.app).web_url or ""
         return self._lookups.web_url or None
+
+    def app_repo(self) -> AppRepo:
+        """The app's Procfile, package.json and Prisma files at the commit shipped (read
+        once per commit)."""
+        from keycliq_ops.config.app_repo import read_at_commit
+
+        cache = self._lookups.app_repos
+        if self.commit not in cache:
+            cache[self.commit] = read_at_commit(self.checkout(), self.commit)
+        return cache[self.commit]
 
     def account(self) -> Account:
         """The Heroku account of the token (asked once)."""
