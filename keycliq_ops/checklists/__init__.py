@@ -21,7 +21,7 @@ from keycliq_ops.checklists.answers import (
     render_answers,
     render_template,
 )
-from keycliq_ops.checklists.checks import DataclipOutcome, DataclipRunner
+from keycliq_ops.checklists.checks import DataclipOutcome, DataclipRunner, DynoOutput, DynoRunner
 from keycliq_ops.checklists.dataclip_runner import EngineRunner
 from keycliq_ops.checklists.files import (
     ChecklistCatalog,
@@ -63,6 +63,8 @@ __all__ = [
     "ChecklistResult",
     "DataclipOutcome",
     "DataclipRunner",
+    "DynoOutput",
+    "DynoRunner",
     "EngineRunner",
     "ItemResult",
     "PlannedItem",

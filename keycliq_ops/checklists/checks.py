@@ -1,9 +1,10 @@
-"""Verifying the automated items: ``command``, ``http`` and ``dataclip``.
+"""Verifying the automated items: ``command``, ``http``, ``dataclip`` and ``dyno``.
 
 Each returns a :class:`CheckOutcome`; a failure of the thing checked is a failed outcome
 (with the reason), never an exception, so that the run records it and goes on. The outside
 is reached through the adapters: :mod:`keycliq_ops.adapters.shell` runs the commands,
-:mod:`keycliq_ops.adapters.web` sends the GETs.
+:mod:`keycliq_ops.adapters.web` sends the GETs; a ``dyno`` item's command reaches Heroku
+through the injected :class:`DynoRunner` (the checklists layer does not run dynos itself).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from keycliq_ops.checklists.results import CheckSummary
 
 if TYPE_CHECKING:
     from keycliq_ops.adapters.web import Transport
+    from keycliq_ops.checklists.jsonexpect import JsonExpectation
 
 OUTPUT_TAIL_LINES = 40
 OUTPUT_TAIL_CHARS = 4000
@@ -31,6 +33,7 @@ class CheckOutcome:
     reason: str | None = None
     output: str | None = None
     checks: list[CheckSummary] | None = None
+    skipped: bool = False  # not checked at all (e.g. no dyno runner): recorded as skipped
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,29 @@ class DataclipOutcome:
     verdict: str  # pass | warn | fail | error
     ok: bool
     checks: list[CheckSummary] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DynoOutput:
+    """What a :class:`DynoRunner` returns: the exit status and every output line (stdout
+    and stderr merged, as ``heroku run`` shows them). ``secrets``: values the runner knows
+    to be secret (the app's config vars) so the output shown masks them."""
+
+    status: int
+    lines: list[str]
+    dyno: str | None = None
+    secrets: tuple[str, ...] = ()
+
+
+class DynoRunner(Protocol):
+    """Runs ``command`` in an attached one-off dyno of the environment's app and waits for
+    it (``timeout`` seconds at most). Raises KeycliqError when the dyno cannot be started
+    or its exit status is not known (output lost, timed out)."""
+
+    @property
+    def app(self) -> str: ...
+
+    def __call__(self, command: str, *, timeout: float) -> DynoOutput: ...
 
 
 class DataclipRunner(Protocol):
@@ -160,3 +186,84 @@ def run_dataclip_item(
             bad = [c.id for c in checks if c.verdict == "warn"]
         reason = f"verdict {outcome.verdict}" + (f" ({', '.join(bad)})" if bad else "")
     return CheckOutcome(passed, summary, reason=reason, checks=checks)
+
+
+def _expectations_text(expect_exit: int, texts: Sequence[str], n_json: int) -> str:
+    parts = [f"exit {expect_exit}"]
+    if texts:
+        parts.append(f"{len(texts)} text(s)")
+    if n_json:
+        parts.append(f"{n_json} JSON path(s)")
+    return ", ".join(parts)
+
+
+def run_dyno_item(
+    command: str,
+    runner: DynoRunner | None,
+    *,
+    timeout: float,
+    expect_exit: int,
+    expect_text: Sequence[str],
+    expect_json: Mapping[str, JsonExpectation],
+    redactor: Redactor,
+) -> CheckOutcome:
+    """Run ``command`` in a one-off dyno; pass on the expected exit status, every expected
+    text in the output and every JSON expectation met by the output's last JSON document.
+
+    Without a runner (no app to run it on) the outcome is ``skipped`` (never passed); a
+    failed outcome says why and keeps the output's tail, masked."""
+    from keycliq_ops.checklists.jsonexpect import check_json, last_json_document
+
+    shown = redactor(command)
+    if len(shown) > 80:
+        shown = shown[:77] + "…"
+    if runner is None:
+        return CheckOutcome(
+            False,
+            f"dyno `{shown}`: not run",
+            reason="no app to run a one-off dyno on (run it for an environment: --env ENV)",
+            skipped=True,
+        )
+    where = f"dyno on {runner.app}"
+    try:
+        got = runner(command, timeout=timeout)
+    except KeycliqError as exc:
+        return CheckOutcome(
+            False, f"{where}: `{shown}` not run to the end", reason=redactor(exc.message)
+        )
+    redactor.add(*got.secrets)
+    text = "\n".join(got.lines)
+    output = redactor(tail(text)) or None
+    problems: list[str] = []
+    if got.status != expect_exit:
+        problems.append(f"exited with status {got.status}, expected {expect_exit}")
+    for wanted in expect_text:
+        if wanted not in text:
+            problems.append(f"the output does not contain {wanted!r}")
+    checked = 0
+    if expect_json:
+        doc, found = last_json_document(text)
+        if not found:
+            problems.append(
+                "the output holds no JSON document (an object or array on its own line)"
+            )
+        else:
+            checked, json_problems = check_json(doc, expect_json)
+            problems += json_problems
+    expected = _expectations_text(expect_exit, expect_text, len(expect_json))
+    dyno = f" ({got.dyno})" if got.dyno else ""
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        return CheckOutcome(
+            False,
+            f"{where}{dyno}: `{shown}` → exit {got.status}; {len(problems)} problem(s)",
+            reason=redactor("; ".join(problems[:3]) + more),
+            output=output,
+        )
+    detail = f"exit {got.status}"
+    if expect_text:
+        detail += f", {len(expect_text)} text(s) found"
+    if expect_json:
+        detail += f", {len(expect_json)} JSON path(s) met ({checked} value(s))"
+    # A passing output is not kept: it may hold personal data (key names, descriptions).
+    return CheckOutcome(True, f"{where}{dyno}: `{shown}` → {detail} (expected {expected})")

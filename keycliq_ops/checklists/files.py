@@ -67,11 +67,15 @@ def _validate(doc: YamlDoc) -> Checklist:
         raise ConfigError(message + more, location=doc.where(loc), field=format_loc(loc)) from None
 
 
-def _template_fields(item: Item) -> Iterator[tuple[tuple[str, ...], str]]:
+def _template_fields(item: Item) -> Iterator[tuple[tuple[str | int, ...], str]]:
     for name in ("text", "help", "url", "command", "expect_text"):
         value = getattr(item, name, None)
         if isinstance(value, str):
             yield (name,), value
+        elif isinstance(value, list):
+            for n, text in enumerate(value):
+                if isinstance(text, str):
+                    yield (name, n), text
     for key, value in getattr(item, "params", {}).items():
         yield ("params", key), value
 

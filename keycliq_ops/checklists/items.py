@@ -2,8 +2,9 @@
 
 A checklist is a title and sections of items. Every item has a stable ``id``, a ``text``
 (the instruction), optional ``help`` (commands or SQL to look at), ``required`` (default
-true) and a ``kind``: ``confirm`` and ``input`` are asked of a person; ``dataclip``,
-``command`` and ``http`` are verified by keycliq. See docs/checklists.md.
+true), ``source`` (``team``: the team's own list; ``keycliq``: added by keycliq) and a
+``kind``: ``confirm`` and ``input`` are asked of a person; ``dataclip``, ``command``,
+``http`` and ``dyno`` are verified by keycliq. See docs/checklists.md.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from keycliq_ops.checklists.jsonexpect import JsonExpectation, parse_path
 from keycliq_ops.checklists.template import BUILTINS, placeholders
 
 ITEM_ID = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,62}$"
-KINDS: tuple[str, ...] = ("confirm", "input", "dataclip", "command", "http")
+KINDS: tuple[str, ...] = ("confirm", "input", "dataclip", "command", "http", "dyno")
 MANUAL_KINDS: frozenset[str] = frozenset({"confirm", "input"})
 
 
@@ -39,6 +41,11 @@ class _Item(_StrictItem):
     )
     required: bool = Field(
         default=True, description="An optional item may be skipped without failing the run."
+    )
+    source: Literal["team", "keycliq"] = Field(
+        default="team",
+        description="`team`: the item is in the team's own list (runbook); `keycliq`: keycliq "
+        "adds it (shown as keycliq's own in `show` and in results).",
     )
 
     @field_validator("text")
@@ -148,8 +155,65 @@ class HttpItem(_Item):
         return [*super().templates(), self.url, *extra]
 
 
+class DynoItem(_Item):
+    """Runs a command in an attached one-off dyno of the environment's app; checks its exit
+    status and its output (texts, and JSON paths of the last JSON document printed)."""
+
+    kind: Literal["dyno"]
+    command: str = Field(
+        min_length=1,
+        description="The command line the dyno runs (by a shell there, as `heroku run` does).",
+    )
+    timeout: float = Field(default=300, gt=0, le=3600, description="Seconds before giving up.")
+    expect_exit: int = Field(default=0, ge=0, le=255, description="The exit status expected.")
+    expect_text: list[str] = Field(
+        default_factory=list, description="Texts the output must contain (one or a list)."
+    )
+    expect_json: dict[str, JsonExpectation] = Field(
+        default_factory=dict,
+        description="`path: expectation` on the last JSON document of the output.",
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+    @field_validator("expect_text", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: object) -> object:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("expect_text")
+    @classmethod
+    def _texts(cls, v: list[str]) -> list[str]:
+        if any(not t.strip() for t in v):
+            raise ValueError("an expected text must not be blank")
+        return v
+
+    @field_validator("expect_json")
+    @classmethod
+    def _paths(cls, v: dict[str, JsonExpectation]) -> dict[str, JsonExpectation]:
+        for path, expectation in v.items():
+            try:
+                steps = parse_path(path)
+            except ValueError as exc:
+                raise ValueError(f"expect_json path {path!r}: {exc}") from None
+            if expectation.order is not None and None not in steps:
+                raise ValueError(
+                    f"expect_json path {path!r}: `order` needs a path with [*] "
+                    "(the values compared in order)"
+                )
+        return v
+
+    def templates(self) -> list[str]:
+        return [*super().templates(), self.command, *self.expect_text]
+
+
 Item = Annotated[
-    ConfirmItem | InputItem | DataclipItem | CommandItem | HttpItem,
+    ConfirmItem | InputItem | DataclipItem | CommandItem | HttpItem | DynoItem,
     Field(discriminator="kind"),
 ]
 

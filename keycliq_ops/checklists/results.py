@@ -36,6 +36,9 @@ class ItemResult(BaseModel):
     section: str
     required: bool
     verdict: ItemVerdict
+    source: Literal["team", "keycliq"] = Field(
+        default="team", description="`keycliq`: an item keycliq adds to the team's list."
+    )
     answer: str | None = Field(
         default=None, description="confirm: yes/no/skip; input: the captured value."
     )
@@ -44,7 +47,10 @@ class ItemResult(BaseModel):
     when: datetime
     duration_ms: int = 0
     summary: str | None = Field(default=None, description="One line: what was checked, outcome.")
-    output: str | None = Field(default=None, description="Tail of a command's output (redacted).")
+    output: str | None = Field(
+        default=None,
+        description="Tail of a command's output (redacted); a dyno item's only when it failed.",
+    )
     checks: list[CheckSummary] | None = Field(default=None, description="Dataclip outcomes.")
     resumed: bool = Field(default=False, description="Carried over from an earlier run.")
 
@@ -129,6 +135,7 @@ class PlannedItem(BaseModel):
     kind: str
     section: str
     required: bool
+    source: Literal["team", "keycliq"] = "team"
     text: str
     help: str | None = None
     action: str = Field(description="What keycliq would do: ask, GET url, run command, …")

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Literal
 from keycliq_ops.base.errors import UsageError
 from keycliq_ops.base.redact import Redactor, is_secret_name
 from keycliq_ops.checklists import checks
-from keycliq_ops.checklists.checks import CheckOutcome, DataclipRunner
+from keycliq_ops.checklists.checks import CheckOutcome, DataclipRunner, DynoRunner
 from keycliq_ops.checklists.items import (
     Checklist,
     CommandItem,
     DataclipItem,
+    DynoItem,
     HttpItem,
     InputItem,
     Item,
@@ -75,6 +76,7 @@ class ChecklistContext:
     prompter: Prompter | None = None
     dataclip_runner: DataclipRunner | None = None
     database_url: Callable[[], str] | None = None  # called once, at the first dataclip item
+    dyno_runner: DynoRunner | None = None  # None: dyno items are skipped (never passed)
     params: Mapping[str, str] = field(default_factory=dict)
     actor: str = "unknown"
     cwd: Path = field(default_factory=Path.cwd)
@@ -201,6 +203,7 @@ class _Run:
                 "kind": item.kind,
                 "section": section.title,
                 "required": item.required,
+                "source": item.source,
                 "when": self.ctx.clock(),
                 "duration_ms": ms,
                 **kw,
@@ -289,6 +292,16 @@ class _Run:
         if isinstance(item, CommandItem):
             argv = [render(arg, self.values) for arg in item.argv()]
             return checks.run_command(argv, ctx.cwd, item.timeout, self.redactor)
+        if isinstance(item, DynoItem):
+            return checks.run_dyno_item(
+                render(item.command, self.values),
+                ctx.dyno_runner,
+                timeout=item.timeout,
+                expect_exit=item.expect_exit,
+                expect_text=[render(t, self.values) for t in item.expect_text],
+                expect_json=item.expect_json,
+                redactor=self.redactor,
+            )
         assert isinstance(item, DataclipItem)
         assert ctx.dataclip_runner is not None
         params = {k: v for k, v in ctx.params.items()}
@@ -315,12 +328,15 @@ class _Run:
                 who=AUTOMATED_BY,
                 reason=f"needs {{{exc.name}}}, which was not captured",
             )
+        verdict = "passed" if outcome.passed else "failed"
+        if outcome.skipped:
+            verdict = "skipped"
         return self._result(
             section,
             item,
             started,
             who=AUTOMATED_BY,
-            verdict="passed" if outcome.passed else "failed",
+            verdict=verdict,
             reason=outcome.reason,
             summary=outcome.summary,
             output=outcome.output,
@@ -438,6 +454,15 @@ def _action(run: _Run, item: Item) -> str:
     if isinstance(item, CommandItem):
         argv = [render(a, v, strict=False) for a in item.argv()]
         return f"run {run.redactor(' '.join(argv))} (exit 0 passes)"
+    if isinstance(item, DynoItem):
+        command = run.redactor(render(item.command, v, strict=False))
+        runner = run.ctx.dyno_runner
+        if runner is None:
+            return f"skip (no app to run a one-off dyno on): `{command}`"
+        wants = [f"exit {item.expect_exit}"]
+        wants += [f"text {t!r}" for t in item.expect_text]
+        wants += [f"JSON {p}" for p in item.expect_json]
+        return f"run `{command}` in a one-off dyno on {runner.app}, expect " + ", ".join(wants)
     if isinstance(item, DataclipItem):
         params = {
             **run.ctx.params,
@@ -460,6 +485,7 @@ def plan_checklist(
             kind=item.kind,
             section=section.title,
             required=item.required,
+            source=item.source,
             text=render(item.text, run.values, strict=False),
             help=render(item.help, run.values, strict=False) if item.help else None,
             action="already settled; kept" if item.id in carried else _action(run, item),

@@ -1,20 +1,24 @@
 """Putting a run together from keycliq.yaml and the command line: the environment, its
-URL, the DATABASE_URL (fetched only when a dataclip item needs it), the commit, the actor.
+URL, the DATABASE_URL (fetched only when a dataclip item needs it), the one-off dyno
+runner of ``dyno`` items, the commit, the actor.
 
-Used by ``keycliq checklist run`` and by the deploy/promote pipelines.
+Used by ``keycliq checklist run`` and by the deploy/promote pipelines. The checklists layer
+does not start dynos itself: the caller injects the attached run (the release layer's
+``run_attached_lines``) and :class:`DynoCommandRunner` adapts it.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keycliq_ops.adapters import git
 from keycliq_ops.base.errors import UsageError
+from keycliq_ops.checklists.checks import DynoOutput
 
 if TYPE_CHECKING:
     from keycliq_ops.adapters.heroku.client import HerokuClient
@@ -84,6 +88,65 @@ def database_url_provider(
         return database_url_of(fetch, app)
 
     return provide
+
+
+# (app, command, on_line, timeout) -> (exit status, dyno name): runs the command in an
+# attached one-off dyno of the app, each output line to on_line; KeycliqError when it cannot.
+AttachedRun = Callable[[str, str, Callable[[str], None], float], tuple[int, "str | None"]]
+
+
+MAX_DYNO_LINES = 20_000  # what a dyno item keeps of an output (its JSON is near the end)
+
+
+@dataclass
+class DynoCommandRunner:
+    """The :class:`~keycliq_ops.checklists.checks.DynoRunner` of ``app``: ``run`` starts the
+    dyno; ``secrets`` (called once, at the first run) gives values to mask in its output."""
+
+    app: str
+    run: AttachedRun
+    secrets: Callable[[], Iterable[str]] | None = None
+    _known: tuple[str, ...] | None = field(default=None, repr=False)
+
+    def __call__(self, command: str, *, timeout: float) -> DynoOutput:
+        lines: list[str] = []
+
+        def keep(line: str) -> None:
+            lines.append(line)
+            if len(lines) > MAX_DYNO_LINES:
+                del lines[: len(lines) - MAX_DYNO_LINES]
+
+        status, dyno = self.run(self.app, command, keep, timeout)
+        if self._known is None:
+            self._known = tuple(self.secrets()) if self.secrets is not None else ()
+        return DynoOutput(status=status, lines=lines, dyno=dyno, secrets=self._known)
+
+
+def dyno_runner(
+    app: str | None,
+    client: Callable[[], HerokuClient],
+    attached: Callable[..., tuple[int, str | None]],
+) -> DynoCommandRunner | None:
+    """The dyno runner of ``app`` for ``keycliq checklist run``: each run opens a client
+    (``client()``), starts the dyno with ``attached(heroku, app, command, on_line,
+    timeout=…)``; the app's secret-named config vars are masked in the output. None
+    without an app (dyno items are then skipped, never passed)."""
+    if app is None:
+        return None
+
+    def run(
+        app_name: str, command: str, on_line: Callable[[str], None], timeout: float
+    ) -> tuple[int, str | None]:
+        with client() as heroku:
+            return attached(heroku, app_name, command, on_line, timeout=timeout)
+
+    def secrets() -> list[str]:
+        from keycliq_ops.base.redact import is_secret_name
+
+        with client() as heroku:
+            return [v for k, v in heroku.config_vars(app).items() if is_secret_name(k) and v]
+
+    return DynoCommandRunner(app, run, secrets)
 
 
 def head_commit(folder: Path) -> str | None:

@@ -169,7 +169,8 @@ def show(
         for item in section.items:
             how = "asked" if is_manual(item) else "verified"
             need = "" if item.required else ", optional"
-            o.print(f"  [cyan]{item.id}[/] [dim]({item.kind}, {how}{need})[/]")
+            own = ", keycliq's own" if item.source == "keycliq" else ""
+            o.print(f"  [cyan]{item.id}[/] [dim]({item.kind}, {how}{need}{own})[/]")
             o.print(f"    {escape(item.text)}")
             detail = _detail(item)
             if detail:
@@ -191,6 +192,13 @@ def _detail(item: Any) -> str:
     if kind == "http":
         text = f" containing {item.expect_text!r}" if item.expect_text else ""
         return f"GET {item.url} → {item.expect_status}{text}"
+    if kind == "dyno":
+        wants = [f"exit {item.expect_exit}", *(f"text {t!r}" for t in item.expect_text)]
+        for path, exp in item.expect_json.items():
+            rules = exp.model_dump(exclude_unset=True)
+            shown = ", ".join(f"{k}: {v}" for k, v in rules.items()) or "present"
+            wants.append(f"{path} ({shown})")
+        return f"one-off dyno: {item.command}\n    expects: " + "; ".join(wants)
     return ""
 
 
@@ -266,6 +274,7 @@ def run(
     from keycliq_ops.checklists.wiring import (
         actor,
         database_url_provider,
+        dyno_runner,
         head_commit,
         resolve_target,
     )
@@ -317,6 +326,7 @@ def run(
             loaded.config.dataclips if loaded else None,
         ),
         database_url=database_url_provider(database_url, target.app, heroku_client),
+        dyno_runner=_dyno_runner(target.app, dyno_runner, heroku_client),
         params=params,
         actor=who,
         cwd=root,
@@ -339,6 +349,13 @@ def run(
     result.raise_for_verdict()
 
 
+def _dyno_runner(app: str | None, make: Any, client: Any) -> Any:
+    """The one-off dyno runner of the environment's app (None without an app)."""
+    from keycliq_ops.release.oneoff import run_attached_lines
+
+    return make(app, client, run_attached_lines)
+
+
 def _print_plan(plan: ChecklistPlan) -> None:
     from rich.markup import escape
 
@@ -352,6 +369,7 @@ def _print_plan(plan: ChecklistPlan) -> None:
             section = item.section
             o.print(f"\n[bold]{escape(section)}[/]")
         need = "" if item.required else ", optional"
+        need += ", keycliq's own" if item.source == "keycliq" else ""
         o.print(f"  {n:>2}. [cyan]{item.id}[/] [dim]({item.kind}{need})[/]: {escape(item.action)}")
         o.print(f"      {escape(item.text)}")
 
@@ -367,6 +385,7 @@ def _print_result(result: ChecklistResult) -> None:
     for i in result.items:
         label = f"[{colour[i.verdict]}]{i.verdict}[/]" + (" [dim](kept)[/]" if i.resumed else "")
         optional = "" if i.required else " (optional)"
+        optional += " (keycliq's own)" if i.source == "keycliq" else ""
         table.add_row(
             i.id,
             i.kind + optional,

@@ -105,4 +105,8 @@ def render_event(
     if r.reason and r.verdict != "passed":
         note = f"{note} — {r.reason}" if note else r.reason
     tag = " (kept from the earlier run)" if event.kind == "resumed" else ""
-    console.print(f"{head}: [{style}]{r.verdict}[/] {escape(note)}{tag}")
+    own = " [dim](keycliq's own)[/]" if r.source == "keycliq" else ""
+    console.print(f"{head}: [{style}]{r.verdict}[/] {escape(note)}{tag}{own}")
+    if r.verdict == "failed" and r.output and event.kind != "resumed":
+        for line in r.output.splitlines()[-15:]:
+            console.print(f"  [dim]│[/] {escape(line)}")

@@ -8,6 +8,7 @@ asks for confirmation; :class:`ChecklistStep` and :class:`DataclipGateStep` are 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -65,6 +66,8 @@ class Gates:
     def context(self, facts: Facts, io: StepIO | None = None) -> ChecklistContext:
         """The checklist engine's view of this run (one place: the check and the walk)."""
         from keycliq_ops.checklists import ChecklistContext, EngineRunner
+        from keycliq_ops.checklists.wiring import DynoCommandRunner
+        from keycliq_ops.release.oneoff import run_attached_lines
 
         s = self.session
 
@@ -72,7 +75,19 @@ class Gates:
             result = getattr(event, "result", None)
             if io is not None and getattr(event, "kind", "") == "done" and result is not None:
                 answer = f" = {result.answer}" if getattr(result, "answer", None) else ""
-                io.line(f"[{result.verdict}] {result.id}{answer}")
+                own = " (keycliq's own)" if result.source == "keycliq" else ""
+                io.line(f"[{result.verdict}] {result.id}{answer}{own}")
+                if result.verdict != "passed" and result.reason:
+                    io.line(f"    {result.reason}")
+                if result.verdict == "failed" and result.output:
+                    io.line("    output (last lines):")
+                    for text in result.output.splitlines()[-15:]:
+                        io.line(f"    | {text}")
+
+        def attached(
+            app: str, command: str, on_line: Callable[[str], None], timeout: float
+        ) -> tuple[int, str | None]:
+            return run_attached_lines(s.client, app, command, on_line, timeout=timeout)
 
         return ChecklistContext(
             env=s.env_name,
@@ -82,6 +97,7 @@ class Gates:
             prompter=s.prompter,
             dataclip_runner=EngineRunner(s.loaded.dataclips_dir, s.loaded.config.dataclips),
             database_url=s.database_url,
+            dyno_runner=DynoCommandRunner(s.app, attached),
             params=s.params,
             actor=s.heroku_email or "unknown",
             cwd=s.root,

@@ -216,7 +216,7 @@ def test_rendered_answers_fit_the_shipped_checklists(tmp_path: Path) -> None:
         shipped,
         by="Sandbox demo <demo@keycliq.invalid>",
         reason="simulated: the sandbox has no browser",
-        values={"userId": "c0123456789abcdef0123456"},
+        values={"userId": "c0123456789abcdef0123456", "keyId": "c0123456789abcdef0654321"},
     )
     path = write(tmp_path / "answers.yaml", text)
     for cl in shipped:

@@ -17,7 +17,7 @@ def test_list_and_show(cli, project: Path) -> None:  # type: ignore[no-untyped-d
     assert [(c["name"], c["items"], c["manual"], c["automated"], c["source"]) for c in listed] == [
         ("production", 5, 2, 3, "shipped"),
         ("smoke", 5, 3, 2, "repo"),
-        ("staging", 20, 12, 8, "shipped"),
+        ("staging", 22, 9, 13, "shipped"),
     ]
     result = cli("checklist", "show", "smoke", "--json")
     shown = json.loads(result.stdout)

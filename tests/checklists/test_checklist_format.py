@@ -8,7 +8,7 @@ import pytest
 
 from keycliq_ops.base.errors import ConfigError, UsageError
 from keycliq_ops.checklists import find_checklist, list_checklists, load_checklist
-from keycliq_ops.checklists.items import CommandItem, DataclipItem, HttpItem, InputItem
+from keycliq_ops.checklists.items import CommandItem, DataclipItem, DynoItem, HttpItem, InputItem
 from keycliq_ops.checklists.template import MissingVariable, placeholders, render
 from keycliq_ops.config.loading import SHIPPED_CHECKLISTS
 
@@ -223,20 +223,45 @@ def test_shipped_checklists_are_valid_and_follow_the_runbook() -> None:
     assert all(i.error is None for i in infos.values())
 
     staging = load_checklist(find_checklist(SHIPPED_CHECKLISTS, "staging"))
-    assert len(staging.sections) == 9  # the nine runbook steps
+    # the team's OPERATIVA_STAGING sections A-E
+    assert [s.title[:2] for s in staging.sections] == ["A.", "B.", "C.", "D.", "E."]
     clips = {
         d: item.id
         for _, item in staging.items()
         if isinstance(item, DataclipItem)
         for d in item.dataclips
     }
-    assert {"F", "E1", "E2", "E3", "B", "C", "D"} <= set(clips)
+    assert {"F", "E1", "E2", "E3", "B", "C", "D", "A", "J"} <= set(clips)
     for _, item in staging.items():
         if isinstance(item, DataclipItem) and set(item.dataclips) & {"B", "C", "D"}:
             assert item.params == {"userId": "{userId}"}
+    assert clips["J"] == "deletion-verified"
+    dynos = {i.id: i for _, i in staging.items() if isinstance(i, DynoItem)}
+    assert dynos["migrations-applied"].command == "npx prisma migrate status"
+    assert dynos["migrations-applied"].expect_text == ["Database schema is up to date!"]
+    assert "npx prisma db push" in (dynos["migrations-applied"].help or "")
+    assert "getUserStats('{userId}')" in dynos["user-stats"].command
+    assert "getUserHistory('{userId}', 10)" in dynos["user-history"].command
+    for item_id, message in (
+        ("validation-match-found-without-key", "MATCH_FOUND requires matchedKeyId"),
+        ("validation-no-match-with-key", "NO_MATCH should not have matchedKeyId"),
+    ):
+        assert dynos[item_id].expect_text == [message]
+        assert dynos[item_id].expect_json["code"].equals == "VALIDATION_ERROR"
     assert any(isinstance(i, HttpItem) for _, i in staging.items())
     optional = [i.id for _, i in staging.items() if not i.required]
     assert optional == ["scan-possible-keys"]
+    ours = [i.id for _, i in staging.items() if i.source == "keycliq"]
+    assert ours == ["app-up", "new-user-stats"]
+    everything = " ".join(t for _, i in staging.items() for t in i.templates()).lower()
+    assert "stats page" not in everything  # there is none: the stats come from getUserStats
+    deletion = [
+        i for _, i in staging.items() if i.id.startswith(("key-delet", "deleted", "deletion"))
+    ]
+    assert all(
+        "Image deleted from Cloudinary" not in (i.text + getattr(i, "command", ""))
+        for i in deletion
+    )
 
     prod = load_checklist(find_checklist(SHIPPED_CHECKLISTS, "production"))
     prod_clips = [d for _, i in prod.items() if isinstance(i, DataclipItem) for d in i.dataclips]
