@@ -14,25 +14,34 @@ if TYPE_CHECKING:
     from keycliq_ops.ops.logs import LogEvent, Summary, WatchResult
 
 LOGS_HELP = (
-    "Show an app's log with each line classified by the lines that matter (scans, OpenAI "
-    "failures, Cloudinary uploads and deletions, Resend/Sendgrid errors, Heroku's H10/H12/"
-    "H13/H14/R14/R15 codes…), coloured by severity, secrets masked. --only keeps some "
-    "kinds; --summary counts them instead (first and last seen); --tail follows the log "
-    "until Ctrl-C (exit 0).\n\n"
+    "Show an app's log with each line classified by what it means: the app's real lines "
+    "(scans by outcome from its KEYSCAN banners: scan-match-found, scan-no-match, "
+    "scan-possible-match…; its failures: scan-crashed, openai-failed, image-upload-failed, "
+    "mail-failed, database-unreachable…) and Heroku's H10/H12/H13/H14/R14/R15 codes, "
+    "coloured by severity, secrets masked. --only keeps some kinds ('errors' and 'scans' "
+    "are groups); --summary counts them instead (first and last seen, scans by outcome); "
+    "--tail follows the log until Ctrl-C (exit 0).\n\n"
     "Exit 0, 2 usage, 3 Heroku failed.\n\n"
     "\b\nExamples:\n"
     "  keycliq logs staging\n"
     "  keycliq logs -e keycliq-production --lines 1500 --summary\n"
     "  keycliq logs production --only errors --tail\n"
-    "  keycliq logs staging --only openai-failed,scan --json | jq .message"
+    "  keycliq logs staging --only openai-failed,scans --json | jq .message"
 )
 
 WATCH_HELP = (
     "Post-deploy watch: read the app's log since its current release (or from now) for a "
-    "while, then judge it. Fails when an error kind (H10, H12, H13, H14, R15, crashed, "
-    "openai-failed, cloudinary-upload-failed, mail-failed…) was seen more often than "
-    "allowed (default 0; --max-errors for all, --max KIND=N for one; a warning kind such "
-    "as R14 counts only when given a --max), and then prints the rollback command.\n\n"
+    "while, then judge it. By default it fails on one line of any error kind: Heroku's "
+    "H10, H12, H13, H14, R15, heroku-error, crashed, and the app's failure lines "
+    "scan-crashed, scan-route-failed, openai-failed, signature-failed, "
+    "signature-not-saved, key-not-created, image-upload-failed, image-delete-failed, "
+    "matching-not-saved, scan-not-saved, mail-disabled, mail-domain-unverified, "
+    "mail-failed, database-unreachable, database-error, password-reset-failed, "
+    "signup-failed, history-failed. --max-errors N allows N lines of each; --max KIND=N "
+    "sets one kind's limit (a warning kind such as R14 or app-error counts only when "
+    "given a --max). Normal lines never fail it: scans by outcome (a NO MATCH is normal "
+    "despite its ❌), matchings the app itself refuses for a NO_MATCH. On failure it "
+    "names each kind over its limit with a hint, and the rollback command.\n\n"
     "Exit 0 clean, 1 the watch failed, 2 usage, 3 Heroku failed, 130 interrupted.\n\n"
     "\b\nExamples:\n"
     "  keycliq watch production\n"
@@ -50,7 +59,15 @@ def register_watch(app: typer.Typer) -> None:
 
 
 _STYLE = {"error": "bold red", "warning": "yellow"}
-_INFO_STYLE = {"scan": "cyan", "cloudinary-deleted": "green"}
+_KIND_WIDTH = 20
+_INFO_STYLE = {
+    "scan-started": "cyan",
+    "scan-match-found": "green",
+    "scan-possible-match": "cyan",
+    "scan-no-match": "cyan",
+    "scan-empty-inventory": "cyan",
+    "image-deleted": "green",
+}
 
 
 def logs(
@@ -86,7 +103,7 @@ def logs(
         "--only",
         metavar="KIND",
         help="Keep only these kinds (repeat or comma-separate; 'errors' = every error "
-        "kind). Example: --only H12,openai-failed",
+        "kind, 'scans' = the scan outcomes). Example: --only H12,openai-failed",
     ),
     summary: bool = typer.Option(
         False,
@@ -224,8 +241,8 @@ def _format(event: LogEvent) -> str:
 
     line = escape(event.render())
     if event.kind == "other":
-        return f"{'':<14} [dim]{line}[/]"
-    return f"[{_kind_style(event.kind, event.severity)}]{event.kind:<14}[/] {line}"
+        return f"{'':<{_KIND_WIDTH}} [dim]{line}[/]"
+    return f"[{_kind_style(event.kind, event.severity)}]{event.kind:<{_KIND_WIDTH}}[/] {line}"
 
 
 def _print_event(event: LogEvent) -> None:
@@ -260,6 +277,10 @@ def _print_summary(summary: Summary, title: str) -> None:
             counted.meaning,
         )
     out().print(table)
+    scans = summary.scans
+    if scans["started"] or any(scans.values()):
+        outcomes = ", ".join(f"{label} {n}" for label, n in scans.items() if label != "started")
+        out().print(f"scans: {scans['started']} started; {outcomes}")
 
 
 def _print_verdict(result: WatchResult) -> None:
@@ -275,4 +296,6 @@ def _print_verdict(result: WatchResult) -> None:
             f"  {breach.kind}: {breach.count} line{'s' if breach.count != 1 else ''} "
             f"(max {breach.limit}) — {breach.meaning}"
         )
+        if breach.hint:
+            console.print(f"    hint: {breach.hint}")
     console.print(f"roll back with: [bold]{result.rollback_command}[/]")

@@ -1,10 +1,13 @@
 """The log lines that matter: the pattern catalogue, classification, summaries, the watch.
 
 A Heroku log line (``2025-11-11T10:30:00.123456+00:00 app[web.1]: message``) is parsed
-into a :class:`LogEvent` and classified by :data:`CATALOGUE` into a *kind* (``scan``,
-``openai-failed``, ``H12``…) with a severity (info, warning, error). Secrets are masked
-before anything else looks at a line. A :class:`Summary` counts kinds (first/last seen);
-:func:`verdict` turns a summary and a :class:`WatchPolicy` into the post-deploy verdict.
+into a :class:`LogEvent` and classified by :data:`CATALOGUE` into a *kind*
+(``scan-match-found``, ``scan-crashed``, ``openai-failed``, ``H12``…) with a severity
+(info, warning, error): the app's failure lines are error kinds named after what failed,
+its normal lines info kinds, scans counted by outcome from the scan route's banners.
+Secrets are masked before anything else looks at a line. A :class:`Summary` counts kinds
+(first/last seen) and scans by outcome; :func:`verdict` turns a summary and a
+:class:`WatchPolicy` into the post-deploy verdict.
 
 Example::
 
@@ -12,7 +15,7 @@ Example::
     summary = Summary()
     for raw in client.stream_lines(session.logplex_url, reconnect=False):
         summary.add(classifier.event(raw))
-    result = verdict(summary, WatchPolicy())
+    result = verdict(summary, DEFAULT_POLICY, app=app, environment=env, seconds=300)
 
 :func:`until_deadline` reads a blocking line stream on a worker thread and stops at a
 deadline (a timed wait on a queue, no polling).
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 
 from keycliq_ops.base.errors import UsageError
 from keycliq_ops.base.redact import Redactor, is_secret_name
@@ -50,14 +53,22 @@ class Pattern:
     meaning: str
     regex: re.Pattern[str]
     source: Literal["app", "heroku"] | None = None  # None: either
+    hint: str | None = None  # what to do when the watch fails on it
 
 
 def _re(text: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(text, flags)
 
 
-# Order matters: the first pattern that matches decides the kind. Heroku's own error codes
-# come first (router lines ``at=error code=H12 …``, dyno lines ``Error R14 (…)``).
+# Order matters: the first pattern that matches decides the kind, on each line by itself (a
+# multi-line value the app printed, e.g. ``Error sending email: {`` and its ``  statusCode:
+# 403,`` lines, is classified by its first line; the lines after it are classified on their
+# own). Heroku's own error codes come first (router lines ``at=error code=H12 …``, dyno lines
+# ``Error R14 (…)``), then the app's failure lines, which name the operation that failed
+# (a scan, a matching save, an upload) before the generic database lines, then the app's
+# normal lines. The app's texts are those of its source (keycliq-app-code.md, "Log lines the
+# code really writes"); some of its emoji prefixes are stored mis-encoded (``ÔØî`` for ❌),
+# so the patterns match the words after them.
 CATALOGUE: tuple[Pattern, ...] = (
     Pattern("H10", "error", "app crashed (router)", _re(r"\bcode=H10\b|\bError H10\b")),
     Pattern("H12", "error", "request timeout (router)", _re(r"\bcode=H12\b|\bError H12\b")),
@@ -84,36 +95,258 @@ CATALOGUE: tuple[Pattern, ...] = (
         _re(r"State changed from \w+ to crashed"),
         source="heroku",
     ),
+    # -- the app's failure lines ----------------------------------------------------------
+    Pattern(
+        "scan-crashed",
+        "error",
+        "scan crashed (an exception in the scan code; the user saw the error page)",
+        _re(r"KEYSCAN V6 - ERROR\b|\bError in processKeyImageV6:"),
+        source="app",
+    ),
+    Pattern(
+        "scan-route-failed",
+        "error",
+        "a scan could not be processed (the scan route's 'Processing failed'; the user saw "
+        "the error page)",
+        _re(r"\bProcessing failed:"),
+        source="app",
+    ),
     Pattern(
         "openai-failed",
         "error",
-        "OpenAI analysis failed (quota, outage, key)",
+        "OpenAI analysis failed (quota, outage, key, or an answer without JSON)",
         _re(r"Hybrid Balanced AI analysis failed"),
+        hint="check OPENAI_API_KEY and the OpenAI account's quota (status.openai.com)",
     ),
     Pattern(
-        "cloudinary-upload-failed",
+        "signature-failed",
         "error",
-        "images are not being stored",
-        _re(r"Error uploading to Cloudinary"),
+        "a key's signature was not extracted (the key is kept with sigStatus failed)",
+        _re(r"Error extrayendo signature V6|\bError in extractSignatureV6:"),
+        source="app",
     ),
     Pattern(
-        "cloudinary-deleted",
+        "signature-not-saved",
+        "error",
+        "a key's signature row (key_signatures) was not saved",
+        _re(r"Error creando KeySignature"),
+        source="app",
+    ),
+    Pattern(
+        "key-not-created",
+        "error",
+        "a key could not be created",
+        _re(r"Error creando llave"),
+        source="app",
+    ),
+    Pattern(
+        "image-upload-failed",
+        "error",
+        "image upload failed (Cloudinary or Vercel Blob): keys are saved without images",
+        _re(
+            r"Error uploading to (?:Cloudinary|Vercel Blob)|Error subiendo imagen a Cloudinary"
+            r"|Failed to upload new image to Cloudinary"
+        ),
+        source="app",
+        hint="check CLOUDINARY_CLOUD_NAME / _API_KEY / _API_SECRET (http_code 401: wrong "
+        "credentials) or BLOB_READ_WRITE_TOKEN",
+    ),
+    Pattern(
+        "image-delete-failed",
+        "error",
+        "image deletion failed (Cloudinary or Vercel Blob): a deleted key's image is left",
+        _re(
+            r"Error deleting from (?:Cloudinary|Vercel Blob)"
+            r"|Failed to delete image from Cloudinary"
+        ),
+        source="app",
+    ),
+    Pattern(
+        "matching-refused",
         "info",
-        "a key deletion cleaned its image",
-        _re(r"Image deleted from Cloudinary:\s*\S+"),
+        "a NO_MATCH scan's matching refused by the app's own check (normal: its NO_MATCH "
+        "path passes the best candidate's key; the scan is kept without a key_matchings row)",
+        _re(r"Failed to save (?:demo )?matching result: NO_MATCH should not have matchedKeyId"),
+        source="app",
+    ),
+    Pattern(
+        "matching-not-saved",
+        "error",
+        "a scan's result was not saved (no key_matchings row)",
+        _re(r"Failed to save (?:demo )?matching result"),
+        source="app",
+    ),
+    Pattern(
+        "scan-not-saved",
+        "error",
+        "a scan was not saved (no key_queries row, so no matching either)",
+        _re(r"Failed to save (?:demo )?KeyQuery"),
+        source="app",
+    ),
+    Pattern(
+        "mail-disabled",
+        "error",
+        "mail disabled: no RESEND_API_KEY or SENDGRID_API_KEY (password-reset mail cannot be sent)",
+        _re(
+            r"No email API key configured|Cannot send email: No email API configured"
+            r"|Email service not configured"
+        ),
+        source="app",
+        hint="set RESEND_API_KEY (or SENDGRID_API_KEY): heroku config:set RESEND_API_KEY=… -a APP",
+    ),
+    Pattern(
+        "mail-domain-unverified",
+        "error",
+        "mail refused by Resend (403): MAIL_FROM_ADDRESS's domain is not verified",
+        _re(r"domain is not verified|verify a domain", re.IGNORECASE),
+        source="app",
+        hint="verify the domain of MAIL_FROM_ADDRESS at resend.com/domains, or send from a "
+        "verified one",
     ),
     Pattern(
         "mail-failed",
         "error",
-        "e-mail not sent (Resend / Sendgrid)",
+        "e-mail not sent (Resend / Sendgrid: key, limits, recipient)",
         _re(
-            r"\b(?:resend|sendgrid)\b.{0,200}?\b(?:error|fail(?:ed|ure)?)\b"
+            r"\bError sending email:|\bError in sendPasswordResetEmail:"
+            r"|\bError sending password reset email:"
+            r"|\b(?:resend|sendgrid)\b.{0,200}?\b(?:error|fail(?:ed|ure)?)\b"
             r"|\b(?:error|fail(?:ed|ure)?)\b.{0,200}?\b(?:resend|sendgrid)\b",
             re.IGNORECASE,
         ),
         source="app",
+        hint="statusCode 401: RESEND_API_KEY is wrong; 403: MAIL_FROM_ADDRESS's domain; "
+        "429: Resend's rate or daily limit",
     ),
-    Pattern("scan", "info", "a scan (processKeyImageV6)", _re(r"\bprocessKeyImageV6\b")),
+    Pattern(
+        "database-unreachable",
+        "error",
+        "database unreachable (Prisma could not connect: DATABASE_URL, the Postgres add-on)",
+        _re(r"PrismaClientInitializationError|Can't reach database server|\bP1\d\d\d\b"),
+        hint="check DATABASE_URL and the add-on: heroku pg:info -a APP",
+    ),
+    Pattern(
+        "database-error",
+        "error",
+        "database error (Prisma: a missing table or column, a unique or foreign-key "
+        "constraint, P2xxx)",
+        _re(
+            r"PrismaClient(?:KnownRequest|UnknownRequest|RustPanic|Validation)Error"
+            r"|does not exist in the current database|\bP2\d\d\d\b"
+            r"|Unique constraint failed|Foreign key constraint (?:failed|violated)"
+            r"|\bDatabase schema error:|\bPrisma error:"
+        ),
+        hint="a missing table or column: the schema was not pushed or migrated (npx prisma "
+        "migrate status)",
+    ),
+    Pattern(
+        "password-reset-failed",
+        "error",
+        "a password reset failed (forgot-password: usually its e-mail; reset-password: "
+        "its database work)",
+        _re(r"\bPassword reset error:"),
+        source="app",
+    ),
+    Pattern(
+        "signup-failed",
+        "error",
+        "a sign-up failed with an unexpected error",
+        _re(r"\b(?:Unexpected )?[Ss]ignup error:"),
+        source="app",
+    ),
+    Pattern(
+        "history-failed",
+        "error",
+        "a user's history, matchings or stats could not be read",
+        _re(r"Failed to get (?:user history|user matchings|matching stats|matching by ID)"),
+        source="app",
+    ),
+    # -- the app's normal lines: scans counted by outcome from the KEYSCAN banners ----------
+    Pattern(
+        "scan-started",
+        "info",
+        "a scan started (the scan route's PROCESSING START banner)",
+        _re(r"KEYSCAN V6 - PROCESSING START\b"),
+        source="app",
+    ),
+    Pattern(
+        "scan-match-found",
+        "info",
+        "a scan found the key (MATCH FOUND)",
+        _re(r"KEYSCAN V6 - MATCH FOUND\b"),
+        source="app",
+    ),
+    Pattern(
+        "scan-possible-match",
+        "info",
+        "a scan found possible keys (POSSIBLE MATCH)",
+        _re(r"KEYSCAN V6 - POSSIBLE MATCH\b"),
+        source="app",
+    ),
+    Pattern(
+        "scan-no-match",
+        "info",
+        "a scan found no key (NO MATCH: a normal outcome despite its ❌)",
+        _re(r"KEYSCAN V6 - NO MATCH\b"),
+        source="app",
+    ),
+    Pattern(
+        "scan-empty-inventory",
+        "info",
+        "a scan by a user with no key yet (sent to add one)",
+        _re(r"KEYSCAN V6 - EMPTY INVENTORY\b"),
+        source="app",
+    ),
+    Pattern(
+        "ai-signature",
+        "info",
+        "OpenAI analysed a scanned image",
+        _re(r"AI signature generated successfully"),
+        source="app",
+    ),
+    Pattern(
+        "scan-saved",
+        "info",
+        "a scan's key_queries row was written",
+        _re(r"KeyQuery saved with ID:"),
+        source="app",
+    ),
+    Pattern(
+        "matching-saved",
+        "info",
+        "a scan's key_matchings row was written",
+        _re(r"Matching result saved successfully"),
+        source="app",
+    ),
+    Pattern(
+        "inventory-no-match",
+        "info",
+        "no key of the inventory could be compared (a normal no-match)",
+        _re(r"No match found in inventory"),
+        source="app",
+    ),
+    Pattern(
+        "key-created",
+        "info",
+        "a key was created",
+        _re(r"Llave creada exitosamente:"),
+        source="app",
+    ),
+    Pattern(
+        "image-uploaded",
+        "info",
+        "a key's image was stored (Cloudinary)",
+        _re(r"Imagen subida a Cloudinary:|Image updated in Cloudinary:"),
+        source="app",
+    ),
+    Pattern(
+        "image-deleted",
+        "info",
+        "a key deletion cleaned its image (a line the app stopped writing in February 2026)",
+        _re(r"Image deleted from Cloudinary:\s*\S+"),
+        source="app",
+    ),
+    # -- generic --------------------------------------------------------------------------
     Pattern(
         "http-5xx",
         "warning",
@@ -125,14 +358,37 @@ CATALOGUE: tuple[Pattern, ...] = (
         "app-error",
         "warning",
         "another app line that says error",
-        # Not a setting's value (``NPM_CONFIG_LOGLEVEL=error``, ``level:error``).
-        _re(r"(?<![=:\w-])(?:\w*error|\w*exception|unhandled)\b", re.IGNORECASE),
+        # Not a setting's value (``NPM_CONFIG_LOGLEVEL=error``, ``level:error``), nor an
+        # indented line (a field of an object, or a detail, printed under the line above).
+        _re(r"^(?!\s).*?(?<![=:\w-])(?:\w*error|\w*exception|unhandled)\b", re.IGNORECASE),
         source="app",
     ),
 )
 OTHER = Pattern("other", "info", "any other line", _re(r""))
 KINDS: dict[str, Pattern] = {p.kind: p for p in (*CATALOGUE, OTHER)}
 ERROR_KINDS: tuple[str, ...] = tuple(p.kind for p in CATALOGUE if p.severity == "error")
+
+# A scan's outcome, from the scan route's banners (not from the word processKeyImageV6,
+# which also names the crash line and every stack frame of the scan code).
+SCAN_OUTCOMES: dict[str, str] = {
+    "scan-match-found": "MATCH_FOUND",
+    "scan-possible-match": "POSSIBLE_MATCH",
+    "scan-no-match": "NO_MATCH",
+    "scan-empty-inventory": "EMPTY_INVENTORY",
+    "scan-crashed": "crashed",
+    "scan-route-failed": "failed",
+}
+# Names given to ``--only`` / ``--max`` that stand for kinds: groups, and kinds renamed
+# when the catalogue took the app's real lines (old names keep working).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "errors": ERROR_KINDS,
+    "scans": ("scan-started", *SCAN_OUTCOMES),
+    "scan": ("scan-started", *SCAN_OUTCOMES),
+}
+ALIASES: dict[str, str] = {
+    "cloudinary-upload-failed": "image-upload-failed",
+    "cloudinary-deleted": "image-deleted",
+}
 
 _LINE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT\S+)\s+(?P<source>[a-z]+)\[(?P<dyno>[^\]]+)\]:\s?")
 
@@ -202,24 +458,32 @@ class Classifier:
         )
 
 
-def parse_kinds(values: Iterable[str]) -> set[str]:
-    """``--only`` values (comma or repeated; case-insensitive) → known kinds, or UsageError."""
+def _kind_named(name: str) -> str | None:
+    """The kind ``name`` stands for (case-insensitive; old names are aliases), or None."""
+    lowered = name.strip().lower()
     by_lower = {k.lower(): k for k in KINDS}
+    return by_lower.get(ALIASES.get(lowered, lowered))
+
+
+def parse_kinds(values: Iterable[str]) -> set[str]:
+    """``--only`` values (comma or repeated; case-insensitive; the groups ``errors`` and
+    ``scans``) → known kinds, or UsageError."""
     picked: set[str] = set()
     for value in values:
         for part in value.split(","):
             name = part.strip().lower()
             if not name:
                 continue
-            if name == "errors":
-                picked.update(ERROR_KINDS)
+            if name in GROUPS:
+                picked.update(GROUPS[name])
                 continue
-            if name not in by_lower:
+            kind = _kind_named(name)
+            if kind is None:
                 raise UsageError(
                     f"--only {part.strip()!r}: unknown kind",
-                    hint="kinds: errors, " + ", ".join(KINDS),
+                    hint="kinds: errors, scans, " + ", ".join(KINDS),
                 )
-            picked.add(by_lower[name])
+            picked.add(kind)
     return picked
 
 
@@ -270,11 +534,22 @@ class Summary(BaseModel):
         found = self.kinds.get(kind)
         return found.count if found else 0
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def scans(self) -> dict[str, int]:
+        """Scans by outcome (from the scan route's banners): ``started``, ``MATCH_FOUND``,
+        ``POSSIBLE_MATCH``, ``NO_MATCH``, ``EMPTY_INVENTORY``, ``crashed``, ``failed``."""
+        out = {"started": self.count("scan-started")}
+        out.update({label: self.count(kind) for kind, label in SCAN_OUTCOMES.items()})
+        return out
+
 
 # --------------------------------------------------------------------------------- watch
 class WatchPolicy(BaseModel):
-    """How many lines of a kind a watch tolerates. Error kinds default to ``max_errors``;
-    ``limits`` overrides per kind (a warning or info kind is judged only when listed)."""
+    """How many lines of a kind a watch tolerates. Every error kind (:data:`ERROR_KINDS`:
+    Heroku's codes and the app's failure lines) defaults to ``max_errors`` (0: the default
+    policy fails on one line of any error kind); ``limits`` overrides per kind (a warning
+    or info kind is judged only when listed)."""
 
     max_errors: int = 0
     limits: dict[str, int] = {}
@@ -287,13 +562,15 @@ class WatchPolicy(BaseModel):
         return None
 
 
+DEFAULT_POLICY = WatchPolicy()
+
+
 def parse_limits(pairs: Iterable[str]) -> dict[str, int]:
     """``--max KIND=N`` pairs → ``{kind: N}`` (kind case-insensitive), or UsageError."""
-    by_lower = {k.lower(): k for k in KINDS}
     out: dict[str, int] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        kind = by_lower.get(name.strip().lower())
+        kind = _kind_named(name)
         if not sep or kind is None:
             raise UsageError(
                 f"--max {pair!r}: expected KIND=N with a known kind (e.g. --max H12=2)",
@@ -314,6 +591,7 @@ class Breach(BaseModel):
     count: int
     limit: int
     meaning: str
+    hint: str | None = None
 
 
 class WatchResult(BaseModel):
@@ -343,7 +621,13 @@ def verdict(
         limit = policy.limit(counted.kind)
         if limit is not None and counted.count > limit:
             breaches.append(
-                Breach(kind=counted.kind, count=counted.count, limit=limit, meaning=counted.meaning)
+                Breach(
+                    kind=counted.kind,
+                    count=counted.count,
+                    limit=limit,
+                    meaning=counted.meaning,
+                    hint=KINDS[counted.kind].hint,
+                )
             )
     passed = not breaches
     return WatchResult(
@@ -468,12 +752,13 @@ def watch(
     environment: str,
     *,
     seconds: float,
-    policy: WatchPolicy,
+    policy: WatchPolicy | None = None,
     from_now: bool = False,
     on_event: Callable[[LogEvent], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> WatchResult:
-    """Tail the app's whole log for ``seconds`` and judge it.
+    """Tail the app's whole log for ``seconds`` and judge it (by ``policy``; by default
+    :data:`DEFAULT_POLICY`, which fails on any line of an error kind).
 
     Counts every line since the current release was created (the log's backlog is read
     first), or only new lines with ``from_now``. Lines are read as they arrive; the
@@ -493,4 +778,11 @@ def watch(
         summary.add(event)
         if on_event is not None:
             on_event(event)
-    return verdict(summary, policy, app=app, environment=environment, seconds=seconds, since=since)
+    return verdict(
+        summary,
+        policy or DEFAULT_POLICY,
+        app=app,
+        environment=environment,
+        seconds=seconds,
+        since=since,
+    )

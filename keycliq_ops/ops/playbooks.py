@@ -79,8 +79,8 @@ PLAYBOOKS: tuple[Playbook, ...] = (
         name="scan-failures",
         title="Scan failures (OpenAI)",
         when="scans fail or hang; users see no match after photographing a key",
-        error_kinds=("openai-failed",),
-        context_kinds=("scan",),
+        error_kinds=("openai-failed", "scan-crashed", "scan-route-failed", "matching-not-saved"),
+        context_kinds=("scan-started", "scan-match-found", "scan-no-match", "scan-possible-match"),
         config_vars=("OPENAI_API_KEY",),
         manual_steps=(
             "Check OpenAI's status page (https://status.openai.com) for an outage.",
@@ -108,7 +108,7 @@ PLAYBOOKS: tuple[Playbook, ...] = (
         name="email",
         title="E-mail problems (Resend / Sendgrid)",
         when="password-reset mail does not arrive",
-        error_kinds=("mail-failed",),
+        error_kinds=("mail-disabled", "mail-domain-unverified", "mail-failed"),
         config_vars=("MAIL_FROM_NAME", "MAIL_FROM_ADDRESS"),
         manual_steps=(
             "Open the Resend (or Sendgrid) dashboard's logs for bounces, blocks and "
@@ -122,8 +122,8 @@ PLAYBOOKS: tuple[Playbook, ...] = (
         name="missing-images",
         title="Missing images (Cloudinary)",
         when="keys show no image, or uploads fail",
-        error_kinds=("cloudinary-upload-failed",),
-        context_kinds=("cloudinary-deleted",),
+        error_kinds=("image-upload-failed", "image-delete-failed"),
+        context_kinds=("image-uploaded", "image-deleted"),
         config_vars=("CLOUDINARY_CLOUD_NAME", "CLOUDINARY_API_KEY", "CLOUDINARY_API_SECRET"),
         manual_steps=(
             "Check the Cloudinary console: credentials valid, storage and bandwidth quota.",

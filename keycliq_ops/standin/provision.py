@@ -68,7 +68,20 @@ def provision(
     if seed_scale:
         progress(f"seeding both databases (scale {seed_scale})")
         seed_databases(sb, seed_scale)
+    if deploy != "none":
+        write_traffic(sb)
     return Provisioned(apps, sample, origin, deployed, seed_scale)
+
+
+def write_traffic(sb: Sandbox) -> None:
+    """A short session of normal use in both apps' logs, in the app's own words (so that
+    `keycliq logs` on the sandbox shows what the real app writes). Older than any later
+    release, so a watch of a new release does not count it."""
+    from keycliq_ops.standin import applog
+
+    for name in (STAGING, PRODUCTION):
+        for w in applog.traffic(app=name, user_id=applog.cuid(f"user {name}")):
+            sb.write_log(name, w.text, source=w.source, dyno=w.dyno)
 
 
 def push_and_promote(sb: Sandbox, repo: Path, commit: str, apps: KeycliqApps) -> None:

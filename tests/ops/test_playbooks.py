@@ -61,13 +61,28 @@ def test_get_playbook_is_case_insensitive_and_names_the_known_ones() -> None:
 
 def test_log_findings_count_and_keep_the_last_failing_lines_masked() -> None:
     failures = [
-        f"Hybrid Balanced AI analysis failed: 429 quota #{i} key={OPENAI_KEY}" for i in range(7)
+        f"❌ Hybrid Balanced AI analysis failed: 429 quota #{i} key={OPENAI_KEY}" for i in range(7)
     ]
-    events = _events("processKeyImageV6 start", *failures, "GET /keys 200", secrets=(OPENAI_KEY,))
+    events = _events(
+        "🔬 ===== KEYSCAN V6 - PROCESSING START =====",
+        *failures,
+        "GET /keys 200",
+        secrets=(OPENAI_KEY,),
+    )
     read, counts, findings = log_findings(get_playbook("scan-failures"), events)
     assert read == 9
-    assert counts == {"openai-failed": 7, "scan": 1}
-    [finding] = findings
+    assert counts == {
+        "openai-failed": 7,
+        "scan-crashed": 0,
+        "scan-route-failed": 0,
+        "matching-not-saved": 0,
+        "scan-started": 1,
+        "scan-match-found": 0,
+        "scan-no-match": 0,
+        "scan-possible-match": 0,
+    }
+    finding, *clean = findings
+    assert [f.severity for f in clean] == ["ok", "ok", "ok"]
     assert finding.severity == "error" and finding.check == "log:openai-failed"
     assert "7 openai-failed lines in the last 9" in finding.message
     assert len(finding.lines) == 5
@@ -79,8 +94,43 @@ def test_log_findings_clean_log_is_ok() -> None:
     read, counts, findings = log_findings(
         get_playbook("missing-images"), _events("Image deleted from Cloudinary: keys/abc")
     )
-    assert (read, counts) == (1, {"cloudinary-upload-failed": 0, "cloudinary-deleted": 1})
-    assert [f.severity for f in findings] == ["ok"]
+    assert (read, counts) == (
+        1,
+        {
+            "image-upload-failed": 0,
+            "image-delete-failed": 0,
+            "image-uploaded": 0,
+            "image-deleted": 1,
+        },
+    )
+    assert [f.severity for f in findings] == ["ok", "ok"]
+
+
+def test_a_no_match_scan_is_no_scan_failure() -> None:
+    # The app's normal NO MATCH: the ❌ banner and the matching its own check refuses.
+    events = _events(
+        "❌ Failed to save matching result: NO_MATCH should not have matchedKeyId",
+        "⚠️ Failed to save matching result: NO_MATCH should not have matchedKeyId",
+        "❌ ===== KEYSCAN V6 - NO MATCH =====",
+    )
+    _, counts, findings = log_findings(get_playbook("scan-failures"), events)
+    assert counts["scan-no-match"] == 1 and counts["matching-not-saved"] == 0
+    assert {f.severity for f in findings} == {"ok"}
+
+
+def test_email_log_findings_name_the_reason() -> None:
+    events = _events(
+        "⚠️ No email API key configured. Email functionality disabled.",
+        "Cannot send email: No email API configured",
+        "  message: 'The keycliq.app domain is not verified. Please, add and verify your "
+        "domain on https://resend.com/domains',",
+    )
+    _, counts, findings = log_findings(get_playbook("email"), events)
+    assert counts == {"mail-disabled": 2, "mail-domain-unverified": 1, "mail-failed": 0}
+    by_check = {f.check: f for f in findings}
+    assert by_check["log:mail-disabled"].severity == "error"
+    assert "RESEND_API_KEY" in by_check["log:mail-disabled"].message
+    assert "not verified" in by_check["log:mail-domain-unverified"].message
 
 
 def test_config_findings_mask_secrets_and_flag_missing_or_placeholder() -> None:

@@ -12,6 +12,7 @@ import json
 import psycopg
 
 from keycliq_ops.base.redact import is_secret_name
+from keycliq_ops.standin import applog
 from tests.world import World
 
 STAGING = "keycliq-staging"
@@ -62,14 +63,17 @@ def test_list_and_show(world: World, cli) -> None:  # type: ignore[no-untyped-de
 
 
 def test_scan_failures(world: World, cli) -> None:  # type: ignore[no-untyped-def]
-    world.sandbox.write_log(STAGING, "processKeyImageV6 start userId=ck1 queryId=q1")
+    world.sandbox.write_log(
+        STAGING,
+        applog.scan("MATCH_FOUND", user_id=applog.cuid("u"), key_ids=(applog.cuid("k"),)).text,
+    )
     clean = _run(cli, "scan-failures", "staging")
     assert clean.code == 0, clean
     assert "OPENAI_API_KEY is set" in clean.stdout and "status.openai.com" in clean.stdout
 
     key = world.sandbox.engine.app(STAGING).config["OPENAI_API_KEY"]
     world.sandbox.write_log(
-        STAGING, f"Hybrid Balanced AI analysis failed: 401 Incorrect API key provided: {key}"
+        STAGING, f"❌ Hybrid Balanced AI analysis failed: 401 Incorrect API key provided: {key}"
     )
     failed = _run(cli, "scan-failures", "staging")
     assert failed.code == 1, failed
@@ -80,21 +84,30 @@ def test_scan_failures(world: World, cli) -> None:  # type: ignore[no-untyped-de
 
     code, doc = _json(cli, "scan-failures", "staging")
     assert code == 1 and doc["ok"] is False
-    assert doc["log_counts"] == {"openai-failed": 1, "scan": 1}
+    counts = doc["log_counts"]
+    assert isinstance(counts, dict)
+    assert counts["openai-failed"] == 1
+    assert counts["scan-started"] == counts["scan-match-found"] == 1
+    assert counts["scan-crashed"] == 0
     _assert_no_secret(world, STAGING, json.dumps(doc))
 
 
 def test_data_integrity(world: World, cli) -> None:  # type: ignore[no-untyped-def]
     code, doc = _json(cli, "data-integrity", "staging")
     assert code == 0, doc
-    checks = {f["check"]: f["severity"] for f in doc["findings"]}  # type: ignore[index,union-attr]
+    findings = doc["findings"]
+    assert isinstance(findings, list)
+    checks = {f["check"]: f["severity"] for f in findings}
     assert checks["dataclip:E1"] == checks["dataclip:E2"] == checks["dataclip:G"] == "ok"
     assert checks["config:DATABASE_URL"] == "ok"
     assert isinstance(doc["matchings"], dict)
     _assert_no_secret(world, STAGING, json.dumps(doc))
 
     with psycopg.connect(world.database_url(), autocommit=True) as conn:  # an E1 defect
-        conn.execute("""INSERT INTO key_signatures (id, signature) VALUES ('defect1', '{}')""")
+        conn.execute(
+            """INSERT INTO key_signatures (id, signature, "updatedAt") """
+            """VALUES ('defect1', '{}', now())"""
+        )
     failed = _run(cli, "data-integrity", "staging")
     assert failed.code == 1, failed
     assert "dataclip:E1" in failed.stderr and "dataclip:E2" not in failed.stderr
@@ -111,23 +124,32 @@ def test_email(world: World, cli) -> None:  # type: ignore[no-untyped-def]
     assert "mail is not required" in staging.stdout
 
     world.sandbox.write_log(
-        PRODUCTION, "Resend error: failed to send password reset to user ck1 (rate_limit_exceeded)"
+        PRODUCTION,
+        "Error sending email: {\n  statusCode: 429,\n  message: 'Too many requests. You can "
+        "only make 2 requests per second.',\n  name: 'rate_limit_exceeded'\n}",
     )
     failed = _run(cli, "email", "production")
     assert failed.code == 1, failed
-    assert "log:mail-failed" in failed.stderr and "rate_limit_exceeded" in failed.stdout
+    assert "log:mail-failed" in failed.stderr and "Error sending email" in failed.stdout
+
+    world.sandbox.write_log(PRODUCTION, applog.mail_domain_unverified().text)
+    unverified = _run(cli, "email", "production")
+    assert unverified.code == 1, unverified
+    assert "log:mail-domain-unverified" in unverified.stderr
     _assert_no_secret(world, PRODUCTION, failed.output)
 
 
 def test_missing_images(world: World, cli) -> None:  # type: ignore[no-untyped-def]
-    world.sandbox.write_log(STAGING, "Image deleted from Cloudinary: keycliq/keys/abc123")
+    world.sandbox.write_log(STAGING, applog.key_deleted(public_id="keycliq/keys/abc123").text)
     code, doc = _json(cli, "missing-images", "staging")
     assert code == 0, doc
-    assert doc["log_counts"] == {"cloudinary-upload-failed": 0, "cloudinary-deleted": 1}
+    counts = doc["log_counts"]
+    assert isinstance(counts, dict)
+    assert counts["image-upload-failed"] == 0 and counts["image-deleted"] == 1
 
-    world.sandbox.write_log(STAGING, "Error uploading to Cloudinary: Invalid Signature")
+    world.sandbox.write_log(STAGING, applog.image_upload_unauthorized().text)
     failed = _run(cli, "missing-images", "staging")
     assert failed.code == 1, failed
-    assert "log:cloudinary-upload-failed" in failed.stderr
+    assert "log:image-upload-failed" in failed.stderr
     assert "/keys/<id>" in failed.stdout
     _assert_no_secret(world, STAGING, failed.output)
