@@ -85,20 +85,22 @@ def write_bad_migration(standin: StandIn) -> list[str]:
 
 
 # --------------------------------------------------------------- integrity-defect
-DEFECT_ID = "demo-old-match-type"
-DEFECT_TYPE = "POSSIBLE_MATCH"
+DEFECT_ID = "demo-unknown-match-type"
+# Not a type the app writes (MATCH_FOUND, POSSIBLE_KEYS, NO_MATCH; POSSIBLE_MATCH in demo
+# mode, which check G reports as a warning): a mistyped constant in a new code path.
+DEFECT_TYPE = "MATCHED"
 
 
 def plant_unknown_match_type(standin: StandIn) -> list[str]:
-    """A code path still writes the old matchType ``POSSIBLE_MATCH`` (check G)."""
+    """A code path writes a matchType the app does not know, ``MATCHED`` (check G)."""
     from keycliq_ops.standin import pgclient
 
     url = standin.database_url(STAGING)
     with pgclient.connect(url, action="planting the demo's defect") as conn:
         row = conn.execute(
             """INSERT INTO key_matchings (id, "userId", "keyQueryId", "matchType",
-                                              similarity, confidence, "querySignature")
-                   SELECT %s, q."userId", q.id, %s, 0.71, 0.64, '{"version": 6}'
+                                          similarity, confidence, "querySignature", "updatedAt")
+                   SELECT %s, q."userId", q.id, %s, 0.71, 0.64, '{"version": 6}', now()
                    FROM key_queries q WHERE q."userId" <> %s
                    ORDER BY q."createdAt" DESC, q.id LIMIT 1
                    RETURNING "keyQueryId\"""",
@@ -108,8 +110,8 @@ def plant_unknown_match_type(standin: StandIn) -> list[str]:
         raise NotAsExpected(f"{STAGING}'s database has no scans to attach the bad matching to")
     return [
         f"inserted into {STAGING}'s database: a key_matchings row for scan {row[0]} with "
-        f'"matchType" = {DEFECT_TYPE!r} (the app writes only MATCH_FOUND, POSSIBLE_KEYS, '
-        "NO_MATCH; check G guards that)"
+        f'"matchType" = {DEFECT_TYPE!r} (the app writes MATCH_FOUND, POSSIBLE_KEYS, '
+        "NO_MATCH and, in demo mode, POSSIBLE_MATCH; check G guards that)"
     ]
 
 
@@ -207,7 +209,7 @@ def scenarios() -> dict[str, Scenario]:
         summary="bad data in staging: the Dataclip gate fails and promotion is refused",
         steps=(
             WorldChange(
-                "an old code path writes a matching with a matchType the app no longer knows",
+                "a new code path writes a matching with a matchType the app does not know",
                 plant_unknown_match_type,
             ),
             Command(
