@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -71,6 +71,10 @@ class Expectation:
     low: Operand | None = None
     high: Operand | None = None
     line: int = 0
+    note: str = ""  # why it may fail: the ``why:`` continuation lines under it
+
+    def with_note(self, note: str) -> Expectation:
+        return replace(self, note=note)
 
     @property
     def shape(self) -> Shape:
@@ -163,6 +167,11 @@ class ExpectationResult(_ClipModel):
     status: Literal["pass", "fail", "warn", "error"]
     actual: str | None = Field(default=None, description="What was found, e.g. `both_null = 3`.")
     detail: str | None = Field(default=None, description="Why it is an error, when it is.")
+    note: str | None = Field(
+        default=None,
+        description="The check's `why:` for this expectation (what produces such rows, e.g. "
+        "the app's write path); also appended to `actual` when it did not pass.",
+    )
 
 
 class CheckResult(_ClipModel):

@@ -275,8 +275,14 @@ def evaluate(
                 actual += f", {e.right.value} = {_show(_value(e.right, columns, row)[0])}"
     except _ShapeError as exc:
         return (
-            ExpectationResult(text=e.text, level=e.level, status="error", detail=str(exc)),
+            ExpectationResult(
+                text=e.text, level=e.level, status="error", detail=str(exc), note=e.note or None
+            ),
             [],
         )
     status = "pass" if ok else failed_status
-    return ExpectationResult(text=e.text, level=e.level, status=status, actual=actual), bad_rows
+    note = e.note or None
+    if note and not ok:
+        actual = f"{actual}: {note}"
+    result = ExpectationResult(text=e.text, level=e.level, status=status, actual=actual, note=note)
+    return result, bad_rows

@@ -12,7 +12,10 @@
     -- tags: integrity, before-promote
     -- returns: one-row              (one-row | rows; default: from the expectations)
     -- expect: both_null = 0         (fails the check; repeatable)
-    -- warn: rows = 0                (warns; repeatable)
+    -- warn: both_set = 0            (warns; repeatable)
+    --   why: a key created from an unmatched scan keeps that scan's id
+    --   (app/routes/keys.$id.jsx)   (optional, under an expect/warn: what produces such
+    --                                rows; shown after the count when it does not pass)
     SELECT …;
 
 The header is the block of ``--`` lines at the top; the first other line starts the SQL,
@@ -51,6 +54,7 @@ _REPEATABLE = {"param", "expect", "warn"}
 _CONTINUABLE = {"title", "description"}
 _HEADER = re.compile(r"^--\s?(?P<key>[A-Za-z_-]+)\s*:\s*(?P<value>.*)$")
 _CONTINUATION = re.compile(r"^--\s{2,}(?P<value>\S.*)$")
+_WHY = re.compile(r"^why\s*:\s*(?P<value>.*)$", re.IGNORECASE)
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _IDENT_CHAR = re.compile(r"[A-Za-z0-9_$]")
@@ -241,6 +245,22 @@ def parse_dataclip(path: Path) -> Dataclip:
         cont = _CONTINUATION.match(line)
         if cont and last in _CONTINUABLE:
             values[last] += " " + cont.group("value").strip()
+            continue
+        if cont and last in ("expect", "warn"):
+            why = _WHY.match(cont.group("value").strip())
+            if why is None or not why.group("value").strip():
+                raise _err(
+                    path,
+                    n,
+                    f"a line under '{last}:' is its note and starts with 'why:' "
+                    "(e.g. '--   why: what writes such rows')",
+                )
+            expectations[-1] = expectations[-1].with_note(why.group("value").strip())
+            last = "why"
+            continue
+        if cont and last == "why":
+            e = expectations[-1]
+            expectations[-1] = e.with_note(f"{e.note} {cont.group('value').strip()}")
             continue
         m = _HEADER.match(line)
         if not m:

@@ -20,7 +20,7 @@ from keycliq_ops.config.loading import (
 from keycliq_ops.dataclips import load_catalog
 
 CONFIG = "version: 1\nenvironments:\n  staging:\n    app: keycliq-staging\n"
-SHIPPED_IDS = ["A", "B", "C", "D", "E1", "E2", "E3", "F", "G", "H", "I"]
+SHIPPED_IDS = ["A", "B", "C", "D", "E1", "E2", "E3", "E4", "F", "G", "H", "I", "J"]
 K = (SHIPPED_DATACLIPS / "A_global_counts.sql").read_text().replace("-- id: A", "-- id: K")
 G_STRICTER = """\
 -- id: G

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -12,14 +13,23 @@ from keycliq_ops.base.errors import DatabaseError, UsageError
 from keycliq_ops.config.settings import DataclipSettings
 from keycliq_ops.dataclips import Catalog, load_catalog, run_dataclips
 from keycliq_ops.dataclips.clips import DataclipRun
-from keycliq_ops.standin.sample.seed import DEFECTS, DROPPED_INDEX, seed
+from keycliq_ops.standin.pgembed import PostgresServer
+from keycliq_ops.standin.sample.seed import (
+    ASCENDING_INDEX,
+    DEFECTS,
+    DROPPED_INDEX,
+    INVALID_INDEX,
+    REORDERED_INDEX,
+    UNKNOWN_MATCH_TYPE,
+    seed,
+)
 
-GATE = ["E1", "E2", "E3", "F", "G", "H", "I"]
+GATE = ["E1", "E2", "E3", "E4", "F", "G", "H", "I"]
 
-# Which check each planted defect must trip, and how.
+# Which check each planted defect must trip, and how (on clean data, which warns on nothing).
 CAUGHT_BY = {
     "xor-both-null": ("E1", "fail", {"both_null": 1, "both_set": 0}),
-    "xor-both-set": ("E1", "fail", {"both_null": 0, "both_set": 1}),
+    "xor-both-set": ("E1", "warn", {"both_null": 0, "both_set": 1}),
     "match-found-without-key": (
         "E2",
         "fail",
@@ -35,11 +45,49 @@ CAUGHT_BY = {
             "signature_confidence_out_of_range": 1,
         },
     ),
+    "score-nan": (
+        "E3",
+        "fail",
+        {
+            "similarity_out_of_range": 1,
+            "confidence_out_of_range": 0,
+            "signature_confidence_out_of_range": 1,
+        },
+    ),
+    "two-matchings-one-scan": (
+        "E4",
+        "fail",
+        {"scans_with_several_matchings": 1, "matchings_of_another_user": 0},
+    ),
+    "matching-other-user": (
+        "E4",
+        "fail",
+        {"scans_with_several_matchings": 0, "matchings_of_another_user": 1},
+    ),
     "missing-index": ("F", "fail", {"rows": 1}),
-    "unknown-match-type": ("G", "fail", {"rows": 1}),
-    "stuck-pending-key": ("H", "warn", {"rows": 1}),
+    "index-wrong-order": ("F", "fail", {"rows": 1}),
+    "index-ascending": ("F", "fail", {"rows": 1}),
+    "invalid-index": ("F", "fail", {"rows": 1}),
+    "unknown-match-type": ("G", "fail", {"unknown_matchings": 1, "possible_match": 0}),
+    "stuck-pending-key": ("H", "fail", {"rows": 1}),
     "failed-signature": ("H", "warn", {"rows": 1}),
     "expired-tokens": ("I", "warn", {"stale": 3}),
+}
+
+# F's row for each index defect: (usual name, problem, what was found).
+F_ROWS = {
+    "missing-index": (DROPPED_INDEX, "missing", None),
+    "index-wrong-order": (
+        REORDERED_INDEX,
+        "columns in another order or direction",
+        f'{REORDERED_INDEX} ("createdAt", "keyId")',
+    ),
+    "index-ascending": (
+        ASCENDING_INDEX,
+        "columns in another order or direction",
+        f'{ASCENDING_INDEX} ("userId", "createdAt")',
+    ),
+    "invalid-index": (INVALID_INDEX, "invalid", INVALID_INDEX),
 }
 
 
@@ -49,13 +97,15 @@ def test_every_defect_has_a_check() -> None:
 
 def test_clean_seeded_data_passes_every_shipped_check(pg_url: str, shipped: Catalog) -> None:
     summary = seed(pg_url)
-    run = run_dataclips(shipped, shipped.ids(), pg_url, params={"userId": summary.sample_user_id})
+    params = {"userId": summary.sample_user_id, "keyId": "cdeletedkey000000000000000"}
+    run = run_dataclips(shipped, shipped.ids(), pg_url, params=params)
     verdicts = {r.id: r.verdict for r in run.results}
     assert verdicts == {
         "A": "info",
         "B": "pass",
         "C": "pass",
         "D": "info",
+        "J": "pass",
         **dict.fromkeys(GATE, "pass"),
     }
     assert run.ok and run.verdict == "pass"
@@ -68,13 +118,115 @@ def test_clean_seeded_data_passes_every_shipped_check(pg_url: str, shipped: Cata
     assert e2.numbers["match_found_key_deleted"] == summary.deleted_key_matchings > 0
     assert e2.numbers["match_found_without_key"] == 0
     c = run.result("C")
-    assert (
-        c.numbers["matchings"]
-        == c.numbers["match_found"] + c.numbers["possible_keys"] + c.numbers["no_match"]
-    )
+    types = ("match_found", "possible_keys", "no_match", "possible_match", "other_types")
+    assert c.numbers["matchings"] == sum(c.numbers[t] for t in types)
     d = run.result("D")
     assert d.row_count == 50 and len(d.rows) == 20 and d.truncated
     assert d.numbers == {"rows": 50}  # never row data
+
+
+def _warnings(run: DataclipRun) -> dict[str, list[str]]:
+    return {
+        r.id: [e.actual or "" for e in r.expectations if e.status == "warn"]
+        for r in run.results
+        if r.verdict == "warn"
+    }
+
+
+def test_app_written_data_passes_the_gate_and_warns_with_counts_and_write_paths(
+    pg_url: str, shipped: Catalog
+) -> None:
+    summary = seed(pg_url, mode="app")
+    run = run_dataclips(
+        shipped, shipped.ids(), pg_url, params={"userId": summary.sample_user_id, "keyId": "x"}
+    )
+    assert run.ok, [(r.id, r.verdict) for r in run.results if r.verdict in ("fail", "error")]
+    assert {r.id: r.verdict for r in run.results if r.verdict not in ("pass", "info")} == {
+        "E1": "warn",
+        "E4": "warn",
+        "H": "warn",
+    }
+    e1, e4 = run.result("E1"), run.result("E4")
+    both_set = int(e1.numbers["both_set"])
+    without = int(e4.numbers["scans_without_matching"])
+    assert both_set > 0 and e1.numbers["both_null"] == 0
+    assert without == e4.numbers["scans"] - e4.numbers["matchings"] > 0
+    warned = _warnings(run)
+    assert warned["E1"] == [
+        f"both_set = {both_set}: a key created from an unmatched scan keeps that scan's id: "
+        "the new-key form (app/routes/keys.$id.jsx) links the user's latest NO_MATCH scan and "
+        'createKey (app/lib/keys.server.js) writes the signature with both "keyId" and '
+        '"keyQueryId"'
+    ]
+    assert warned["E4"][0].startswith(f"scans_without_matching = {without}: a NO_MATCH")
+    assert "saveMatchingResult (app/lib/matching.server.js)" in warned["E4"][0]
+    # H lists only keys whose photo was added by an edit (never signed), none stuck
+    h = run.result("H")
+    assert {row[3] for row in h.rows} == {"photo added by an edit, never signed"}
+    assert "updateKey" in warned["H"][0]
+    # the deleted-key MATCH_FOUND rows keep their matched signature (normal mode)
+    e2 = run.result("E2")
+    assert e2.numbers["match_found_key_deleted"] == summary.deleted_key_matchings > 0
+    assert e2.numbers["match_found_key_deleted_demo"] == 0
+    c = run.result("C")
+    assert c.numbers["scans_without_matching"] == c.numbers["scans"] - c.numbers["matchings"] > 0
+
+
+def test_demo_mode_data_passes_the_gate_and_warns_on_possible_match(
+    pg_url: str, shipped: Catalog
+) -> None:
+    summary = seed(pg_url, mode="demo")
+    run = run_dataclips(
+        shipped, shipped.ids(), pg_url, params={"userId": summary.sample_user_id, "keyId": "x"}
+    )
+    assert run.ok, [(r.id, r.verdict) for r in run.results if r.verdict in ("fail", "error")]
+    assert {r.id: r.verdict for r in run.results if r.verdict not in ("pass", "info")} == {
+        "G": "warn",
+        "H": "warn",
+    }
+    g = run.result("G")
+    possible = int(g.numbers["possible_match"])
+    assert possible > 0 and g.numbers["unknown_matchings"] == 0
+    warned = _warnings(run)
+    assert warned["G"][0].startswith(f"possible_match = {possible}: written by the demo path")
+    assert "app/utils/demoMode.server.js" in warned["G"][0]
+    # demo MATCH_FOUND rows whose key was deleted have no matched signature: E2 counts them
+    # apart by comparisonResult.mode instead of failing
+    e2 = run.result("E2")
+    assert e2.numbers["match_found_without_key"] == 0
+    assert e2.numbers["match_found_key_deleted_demo"] == summary.deleted_key_matchings > 0
+    assert e2.numbers["match_found_key_deleted"] == 0
+    # H: the sample user's key created with a photo two hours ago ended failed (no OpenAI)
+    h = run.result("H")
+    assert [row[3] for row in h.rows] == ["signature failed"]
+    c = run.result("C")
+    assert c.numbers["possible_match"] > 0 and c.numbers["possible_keys"] == 0
+    assert c.numbers["matchings"] == c.numbers["scans"]
+
+
+@pytest.mark.parametrize("mode", ["app", "demo"])
+@pytest.mark.parametrize("defect", sorted(set(CAUGHT_BY) - {"xor-both-set", "failed-signature"}))
+# (both-set signatures and recent failures are what the app itself writes: not defects)
+def test_each_defect_is_seen_on_app_written_data(
+    pg_server: PostgresServer, shipped: Catalog, mode: str, defect: str
+) -> None:
+    check_id, verdict, numbers = CAUGHT_BY[defect]
+    name = f"kc_{mode}_{defect.replace('-', '_')}_{os.getpid()}"
+    url = pg_server.create_database(name)
+    try:
+        seed(url, mode=mode, defects=[defect])
+        run = run_dataclips(shipped, GATE, url)
+        failing = {r.id: r.verdict for r in run.results if r.verdict in ("fail", "error")}
+        expected = {check_id: verdict} if verdict == "fail" else {}
+        assert failing == expected
+        result = run.result(check_id)
+        broken = {e.text for e in result.expectations if e.status == verdict}
+        if result.returns == "one-row":  # exactly the defect's own counts fail
+            assert broken == {f"{c} = 0" for c, v in numbers.items() if v > 0}
+        else:
+            assert broken
+    finally:
+        pg_server.drop_database(name)
 
 
 @pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
@@ -92,10 +244,85 @@ def test_each_planted_defect_is_caught_by_its_check_alone(
     assert run.ok is (verdict == "warn")
     if result.returns == "rows":
         assert len(result.rows) == result.row_count == 1  # the failing rows, as samples
-    if defect == "missing-index":
-        assert result.rows[0][2] == DROPPED_INDEX
+    if defect in F_ROWS:
+        assert tuple(result.rows[0][2:]) == F_ROWS[defect]
     if defect == "unknown-match-type":
-        assert result.rows[0][0] == "POSSIBLE_MATCH"
+        assert result.rows[0][3] == f"{UNKNOWN_MATCH_TYPE} (1)"
+    if verdict == "fail":  # the failing expectation says why, after the count
+        broken = [e for e in result.expectations if e.status == "fail"]
+        assert broken and all(e.note and e.actual and e.note in e.actual for e in broken)
+
+
+def test_key_deletion_check_sees_what_is_left_of_a_key(pg_url: str, shipped: Catalog) -> None:
+    summary = seed(pg_url, mode="app")
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute(
+            'SELECT "matchedKeyId", count(*) FROM key_matchings WHERE "matchedKeyId" IS NOT NULL '
+            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        key_id, matchings = row
+
+    def j() -> tuple[str, dict[str, float | int]]:
+        result = run_dataclips(shipped, ["J"], pg_url, params={"keyId": str(key_id)}).result("J")
+        return result.verdict, result.numbers
+
+    assert j() == (
+        "fail",
+        {
+            "key_rows": 1,
+            "signatures_left": 1,
+            "matchings_naming_it": matchings,
+            "candidate_mentions": 0,
+        },
+    )
+    with psycopg.connect(pg_url) as conn:  # what the app's deleteKey does
+        conn.execute("DELETE FROM keys WHERE id = %s", (key_id,))
+    verdict, after = j()
+    assert verdict == "pass" and after["key_rows"] == after["matchings_naming_it"] == 0
+    assert after["signatures_left"] == 0  # gone with the key (ON DELETE CASCADE)
+    assert summary.sample_user_id  # the seeded database is the app's
+
+
+def test_key_deletion_check_fails_when_the_foreign_keys_do_not_cascade(
+    pg_url: str, shipped: Catalog
+) -> None:
+    seed(pg_url, mode="app")
+    with psycopg.connect(pg_url) as conn:
+        conn.execute('ALTER TABLE key_matchings DROP CONSTRAINT "key_matchings_matchedKeyId_fkey"')
+        conn.execute('ALTER TABLE key_signatures DROP CONSTRAINT "key_signatures_keyId_fkey"')
+        row = conn.execute(
+            'SELECT "matchedKeyId" FROM key_matchings WHERE "matchedKeyId" IS NOT NULL '
+            "ORDER BY id LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        conn.execute("DELETE FROM keys WHERE id = %s", (row[0],))
+    run = run_dataclips(shipped, ["J"], pg_url, params={"keyId": str(row[0])})
+    j = run.result("J")
+    assert j.verdict == "fail" and j.numbers["key_rows"] == 0
+    assert j.numbers["signatures_left"] == 1 and j.numbers["matchings_naming_it"] >= 1
+    failed = [e.actual or "" for e in j.expectations if e.status == "fail"]
+    assert any("ON DELETE SET NULL" in a for a in failed)
+
+
+def test_d_shows_only_the_users_own_matchings_and_limits_scans(
+    pg_url: str, shipped: Catalog
+) -> None:
+    summary = seed(pg_url, mode="app", defects=["matching-other-user"])
+    other = summary.sample_user_id
+    run = run_dataclips(shipped, ["D"], pg_url, params={"userId": other})
+    d = run.result("D")
+    assert d.row_count == 50  # 50 scans, each once (no scan has two own matchings)
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute(
+            'SELECT m."keyQueryId", q."userId" FROM key_matchings m '
+            'JOIN key_queries q ON q.id = m."keyQueryId" WHERE m."userId" <> q."userId"'
+        ).fetchone()
+    assert row is not None
+    # the planted matching (the sample user's, on user 2's scan) is not in user 2's history
+    run2 = run_dataclips(shipped, ["D"], pg_url, params={"userId": str(row[1])})
+    shown = {r[0]: r[2] for r in run2.result("D").rows}
+    assert shown.get(str(row[0])) is None
 
 
 def _custom(clip_dir, **bodies: str) -> Catalog:  # type: ignore[no-untyped-def]

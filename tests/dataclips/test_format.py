@@ -126,12 +126,23 @@ def test_duplicate_ids_in_a_folder_are_refused(clip_dir) -> None:  # type: ignor
 
 
 def test_shipped_catalogue_has_the_team_letters_in_order(shipped: Catalog) -> None:
-    assert shipped.ids() == ["A", "B", "C", "D", "E1", "E2", "E3", "F", "G", "H", "I"]
-    for check_id in ("E1", "E2", "E3", "F", "G"):
+    assert shipped.ids() == [
+        "A", "B", "C", "D", "E1", "E2", "E3", "E4", "F", "G", "H", "I", "J",
+    ]  # fmt: skip
+    for check_id in ("E1", "E2", "E3", "E4", "F", "G"):
         clip = shipped.get(check_id)
-        assert clip.expectations, check_id
-        assert all(e.level == "expect" for e in clip.expectations)
+        assert any(e.level == "expect" for e in clip.expectations), check_id
         assert "integrity" in clip.tags or "schema" in clip.tags
+        # every expectation of the gate says why it may not hold
+        assert all(e.note for e in clip.expectations), check_id
+    # what the app writes but the team did not foresee is a warning, never a failure
+    warned = {(c.id, e.column) for c in shipped.all() for e in c.expectations if e.level == "warn"}
+    assert {("E1", "both_set"), ("E4", "scans_without_matching"), ("G", "possible_match")} <= (
+        warned
+    )
+    assert [e.level for e in shipped.get("I").expectations] == ["warn"]
+    assert [p.name for p in shipped.get("J").params] == ["keyId"]
+    assert "key-deletion" in shipped.get("J").tags
     assert [p.name for p in shipped.get("B").params] == ["userId"]
     assert shipped.get("A").expectations == ()  # info: numbers for trends
     assert {"after-promote"} <= set(shipped.get("A").tags) & set(shipped.get("C").tags)
@@ -141,3 +152,22 @@ def test_lookup_is_case_insensitive_and_unknown_ids_are_usage_errors(shipped: Ca
     assert shipped.get("e2").id == "E2"
     with pytest.raises(UsageError, match=r"unknown Dataclip 'Z9' \(known: A, B"):
         shipped.get("Z9")
+
+
+def test_a_why_line_under_an_expectation_is_its_note(clip_dir) -> None:  # type: ignore[no-untyped-def]
+    path = clip_dir(
+        "W",
+        "-- id: W\n-- title: t\n-- warn: n = 0\n--   why: the app writes these\n"
+        "--   (app/x.js)\n-- expect: m = 0\nSELECT 0 AS n, 0 AS m",
+    )
+    clip = parse_dataclip(path)
+    assert [(e.text, e.note) for e in clip.expectations] == [
+        ("n = 0", "the app writes these (app/x.js)"),
+        ("m = 0", ""),
+    ]
+
+
+def test_a_line_under_an_expectation_must_start_with_why(clip_dir) -> None:  # type: ignore[no-untyped-def]
+    path = clip_dir("W", "-- id: W\n-- title: t\n-- warn: n = 0\n--   because\nSELECT 0 AS n")
+    with pytest.raises(ConfigError, match=r"W\.sql:4: a line under 'warn:' is its note"):
+        parse_dataclip(path)

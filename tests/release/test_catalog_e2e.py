@@ -13,7 +13,7 @@ from keycliq_ops.config.loading import SHIPPED_CHECKLISTS, SHIPPED_DATACLIPS
 from tests.world import World
 
 DEPLOY = ("deploy", "staging", "--yes", "--answers", "keycliq-answers.yaml")
-SHIPPED_IDS = ["A", "B", "C", "D", "E1", "E2", "E3", "F", "G", "H", "I"]
+SHIPPED_IDS = ["A", "B", "C", "D", "E1", "E2", "E3", "E4", "F", "G", "H", "I", "J"]
 
 # In the format of the shipped dataclips/A_global_counts.sql.
 K_SQL = """\

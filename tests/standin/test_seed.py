@@ -9,8 +9,11 @@ import pytest
 
 from keycliq_ops.standin.failures import StandinError
 from keycliq_ops.standin.sample.seed import (
+    ASCENDING_INDEX,
     DEFECTS,
     DROPPED_INDEX,
+    REORDERED_INDEX,
+    UNKNOWN_MATCH_TYPE,
     apply_schema,
     sample_user_id,
     seed,
@@ -148,9 +151,19 @@ PLANTED = {
     "score-out-of-range": f"SELECT ({_MATCH} similarity > 1 OR confidence < 0)"
     f' + ({_SIG} "confidenceScore" > 1)',
     "missing-index": f"SELECT count(*) FROM pg_indexes WHERE indexname = '{DROPPED_INDEX}'",
-    "unknown-match-type": _MATCH + "\"matchType\" = 'POSSIBLE_MATCH'",
+    "score-nan": f"SELECT ({_MATCH} similarity = 'NaN') + ({_SIG} \"confidenceScore\" = 'NaN')",
+    "two-matchings-one-scan": 'SELECT count(*) FROM (SELECT "keyQueryId" FROM key_matchings '
+    "GROUP BY 1 HAVING count(*) > 1) d",
+    "matching-other-user": "SELECT count(*) FROM key_matchings m JOIN key_queries q "
+    'ON q.id = m."keyQueryId" WHERE m."userId" <> q."userId"',
+    "index-wrong-order": "SELECT count(*) FROM pg_indexes WHERE indexname = "
+    f"'{REORDERED_INDEX}' AND strpos(indexdef, '(\"createdAt\", \"keyId\")') > 0",
+    "index-ascending": "SELECT count(*) FROM pg_indexes WHERE indexname = "
+    f"'{ASCENDING_INDEX}' AND strpos(indexdef, '\"createdAt\")') > 0",
+    "invalid-index": "SELECT count(*) FROM pg_index WHERE NOT indisvalid",
+    "unknown-match-type": _MATCH + f"\"matchType\" = '{UNKNOWN_MATCH_TYPE}'",
     "stuck-pending-key": "SELECT count(*) FROM keys WHERE \"sigStatus\" = 'pending' "
-    "AND \"createdAt\" < %s::timestamp - interval '1 hour'",
+    'AND "imageUrl" IS NOT NULL AND "createdAt" < %s::timestamp - interval \'1 hour\'',
     "failed-signature": "SELECT count(*) FROM keys WHERE \"sigStatus\" = 'failed' "
     "AND \"updatedAt\" > %s::timestamp - interval '1 hour'",
     "expired-tokens": 'SELECT count(*) FROM "PasswordResetToken" '
@@ -183,6 +196,9 @@ def test_unknown_defect_and_bad_scale_are_usage_errors(pg_url: str) -> None:
     with pytest.raises(StandinError, match="scale") as scale:
         seed(pg_url, scale=0)
     assert scale.value.kind == "usage"
+    with pytest.raises(StandinError, match="unknown seeding mode 'prod'") as mode:
+        seed(pg_url, mode="prod")
+    assert mode.value.kind == "usage"
     # Nothing was written by the refused calls.
     assert _one(pg_url, "SELECT to_regclass('\"User\"') IS NULL") is True
 
