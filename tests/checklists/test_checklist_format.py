@@ -237,8 +237,8 @@ def test_shipped_checklists_are_valid_and_follow_the_runbook() -> None:
             assert item.params == {"userId": "{userId}"}
     assert clips["J"] == "deletion-verified"
     dynos = {i.id: i for _, i in staging.items() if isinstance(i, DynoItem)}
-    assert dynos["migrations-applied"].command == "npx prisma migrate status"
-    assert dynos["migrations-applied"].expect_text == ["Database schema is up to date!"]
+    assert dynos["migrations-applied"].command.startswith("npx prisma migrate diff --from-url")
+    assert dynos["migrations-applied"].expect_text == ["No difference detected."]
     assert "npx prisma db push" in (dynos["migrations-applied"].help or "")
     assert "getUserStats('{userId}')" in dynos["user-stats"].command
     assert "getUserHistory('{userId}', 10)" in dynos["user-history"].command

@@ -159,6 +159,6 @@ def test_checklist_answers_uses_the_repos_checklist(cli, checkout: Path) -> None
 
 def test_checklist_answers_without_a_config(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("checklist", "answers", "--checklist", "staging")
-    assert result.code == 0 and "migrations-applied:" in result.stdout
+    assert result.code == 0 and "deployed:" in result.stdout and "key-deleted:" in result.stdout
     no_config = cli("checklist", "answers", "staging")
     assert no_config.code == 2 and "--checklist NAME" in no_config.stderr

@@ -277,3 +277,35 @@ def test_push_to_an_unreachable_database_is_p1001(app: Path) -> None:
     ran = prisma(app, f"postgresql://u:p@127.0.0.1:{port}/keycliq", "db", "push")
     assert ran.code == 1
     assert ran.err.startswith(f"Error: P1001: Can't reach database server at `127.0.0.1:{port}`")
+
+
+def test_migrate_diff_tells_in_sync_from_behind_without_changing_anything(
+    app: Path, pg_url: str
+) -> None:
+    args = ("migrate", "diff", "--from-url", pg_url, "--to-schema-datamodel")
+    args += ("prisma/schema.prisma", "--exit-code")
+    tables, indexes = [], []
+    for stmt in SCHEMA_SQL.read_text().split(";"):
+        (indexes if "CREATE INDEX" in stmt else tables).append(stmt)
+    _execute(pg_url, ";".join(tables))  # the schema without its seven indexes
+    behind = prisma(app, None, *args)
+    assert behind.code == 2, behind.text
+    assert "CreateIndex ×7" in behind.out
+    before = _shape(pg_url)
+    assert prisma(app, None, *args).code == 2  # nothing was changed
+    assert _shape(pg_url) == before
+    _execute(pg_url, ";".join(indexes))
+    synced = prisma(app, None, *args)
+    assert (synced.code, synced.out.splitlines()[-1]) == (0, "No difference detected."), synced.text
+    script = prisma(
+        app,
+        None,
+        "migrate",
+        "diff",
+        "--from-url",
+        pg_url,
+        "--to-schema-datamodel",
+        "prisma/schema.prisma",
+        "--script",
+    )
+    assert script.code == 0 and "empty migration" in script.out

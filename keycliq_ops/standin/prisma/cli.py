@@ -119,7 +119,14 @@ class _Args:
             if arg.startswith("--") and "=" in arg:
                 key, _, value = arg.partition("=")
                 self.values[key] = value
-            elif arg in ("--schema", "--rolled-back", "--applied", "--config"):
+            elif arg in (
+                "--schema",
+                "--rolled-back",
+                "--applied",
+                "--config",
+                "--from-url",
+                "--to-schema-datamodel",
+            ):
                 self.values[arg] = next(it, "")
             elif arg.startswith("-"):
                 self.flags.add(arg)
@@ -153,6 +160,14 @@ def run(ctx: Ctx, argv: list[str]) -> int:
             return migrate.status(ctx, args.schema)
         if sub == "resolve":
             return _resolve(ctx, args)
+        if sub == "diff":
+            return push.migrate_diff(
+                ctx,
+                args.values.get("--from-url"),
+                args.values.get("--to-schema-datamodel"),
+                exit_code="--exit-code" in args.flags,
+                script="--script" in args.flags,
+            )
         if sub in ("dev", "reset"):
             raise PrismaExit(_NON_INTERACTIVE if sub == "dev" else _reset_refused(ctx))
         if not sub:

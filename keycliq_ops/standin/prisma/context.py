@@ -139,6 +139,16 @@ def datasource(ctx: Ctx, schema: Schema, rel: str) -> Datasource:
                 "`postgresql://` or `postgres://`.",
             )
         )
+    return url_datasource(url)
+
+
+def url_datasource(url: str) -> Datasource:
+    """A datasource from a connection URL (``--from-url``); P1013 when it does not parse."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise PrismaExit(
+            "Error: P1013: The provided database string is invalid. The scheme is not "
+            "recognized in database URL."
+        )
     try:
         parts = urlsplit(url)
         query = parse_qs(parts.query)

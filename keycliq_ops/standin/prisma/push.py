@@ -695,3 +695,39 @@ def _execute(conn: Any, steps: list[Statement], ds: Datasource) -> None:
                 raise
             _, message = db_error(exc)
             raise PrismaExit(f"Error: {message}") from None
+
+
+def migrate_diff(
+    ctx: Ctx, from_url: str | None, to_schema: str | None, *, exit_code: bool, script: bool
+) -> int:
+    """``prisma migrate diff --from-url URL --to-schema-datamodel FILE``: what it would
+    take to bring the database to the schema, changing nothing. ``--exit-code``: 0 empty,
+    2 a difference (1 an error, as Prisma)."""
+    from keycliq_ops.standin.prisma.context import url_datasource
+
+    if not from_url or not to_schema:
+        raise PrismaExit(
+            "Error: this emulation supports `prisma migrate diff --from-url URL "
+            "--to-schema-datamodel FILE [--exit-code] [--script]`"
+        )
+    schema, _ = load(ctx, to_schema)
+    ds = url_datasource(from_url)
+    want = target(schema)
+    with open_database(ds) as conn:
+        todo = plan(want, introspect(conn, ds.schema), _Counter(conn))
+    changes = [*todo.steps]
+    if not changes and not todo.unexecutable:
+        ctx.out("-- This is an empty migration." if script else "No difference detected.")
+        return 0
+    if script:
+        for step in changes:
+            ctx.out(f"-- {step.kind}\n{step.sql}\n")
+    else:
+        kinds: dict[str, int] = {}
+        for step in changes:
+            kinds[step.kind] = kinds.get(step.kind, 0) + 1
+        for kind, count in kinds.items():
+            ctx.out(f"[*] {kind} ×{count}")
+        for item in todo.unexecutable:
+            ctx.out(f"[!] {item}")
+    return 2 if exit_code else 0

@@ -328,13 +328,20 @@ sections:
         expect_status: 200
       - id: migrations-applied
         kind: dyno
-        text: Prisma reports the database schema up to date (npx prisma migrate status).
-        command: npx prisma migrate status
-        expect_text: "Database schema is up to date!"
+        text: >-
+          The database matches prisma/schema.prisma: every table, column and index of the
+          schema is there (prisma migrate diff, which holds with a migration history and
+          with db push alike).
+        command: >-
+          npx prisma migrate diff --from-url "$DATABASE_URL"
+          --to-schema-datamodel prisma/schema.prisma --exit-code
+        expect_text: "No difference detected."
         timeout: 300
         help: |
-          heroku run --app {app} -- npx prisma migrate status
-          heroku run --app {app} -- npx prisma db push   # the team's fallback
+          The team's own step: heroku run --app {app} -- npx prisma migrate status
+          (it fails on a database built with db push: "not managed by Prisma Migrate")
+          The team's fallback when the schema is behind:
+          heroku run --app {app} -- npx prisma db push
       - id: indexes
         kind: dataclip
         text: The seven non-primary-key indexes exist (check F).
@@ -481,9 +488,9 @@ sections:
       - id: integrity
         kind: dataclip
         text: >-
-          The integrity gate is clean (E1 signature references, E2 matchType vs key, E3
-          score ranges).
-        dataclips: [E1, E2, E3]
+          The integrity gate is clean (E1 signature references, E2 matchType vs key, E3 score
+          ranges, E4 one matching per scan and of the scan's user).
+        dataclips: [E1, E2, E3, E4]
       - id: user-dataclips
         kind: dataclip
         text: >-
