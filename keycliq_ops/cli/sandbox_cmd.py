@@ -67,11 +67,12 @@ def sample_answers(user_id: str | None = None) -> str:
     """The sample's ``keycliq-answers.yaml``: the shipped checklists' manual items answered.
 
     Every required confirm item answered yes, the test user's id the seeder's sample user,
+    the deleted key's id the key the seeder deletes,
     each answer saying who and why (used by the demo and the CI example).
     """
     from keycliq_ops.checklists import find_checklist, load_checklist, render_answers
     from keycliq_ops.config.loading import SHIPPED_CHECKLISTS
-    from keycliq_ops.standin.sample.seed import sample_user_id
+    from keycliq_ops.standin.sample.seed import deleted_key_id, sample_user_id
 
     checklists = [
         load_checklist(find_checklist(SHIPPED_CHECKLISTS, name))
@@ -81,7 +82,7 @@ def sample_answers(user_id: str | None = None) -> str:
         checklists,
         by=ANSWERS_BY,
         reason=ANSWERS_REASON,
-        values={"userId": user_id or sample_user_id()},
+        values={"userId": user_id or sample_user_id(), "keyId": deleted_key_id()},
     )
 
 

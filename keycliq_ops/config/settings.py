@@ -61,7 +61,7 @@ class Environment(_StrictSetting):
     dataclips: list[str] | None = Field(
         default=None,
         description="Dataclip ids run as the gate after code reaches this environment. "
-        "Default: `[E1, E2, E3, F, G]` for staging, `[A, C]` for production.",
+        "Default: `[E1, E2, E3, E4, F, G, H]` for staging, `[A, C]` for production.",
     )
     required_config: list[str] | None = Field(
         default=None,
@@ -87,7 +87,8 @@ class Environment(_StrictSetting):
     def effective_dataclips(self) -> list[str]:
         if self.dataclips is not None:
             return list(self.dataclips)
-        return ["A", "C"] if self.stage == "production" else ["E1", "E2", "E3", "F", "G"]
+        staging = ["E1", "E2", "E3", "E4", "F", "G", "H"]
+        return ["A", "C"] if self.stage == "production" else staging
 
     def effective_required_config(self) -> list[str]:
         if self.required_config is not None:

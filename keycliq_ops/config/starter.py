@@ -28,7 +28,7 @@ environments:
     url: https://{staging_app}.herokuapp.com
     stage: staging
     checklist: staging           # see `keycliq checklist list`
-    dataclips: [E1, E2, E3, F, G]  # the gate after every staging deploy
+    dataclips: [E1, E2, E3, E4, F, G, H]  # the gate after every staging deploy
   production:
     app: {production_app}
     url: https://{production_app}.herokuapp.com

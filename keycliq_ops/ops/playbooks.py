@@ -40,7 +40,8 @@ Severity = Literal["ok", "info", "warning", "error"]
 SEVERITY_RANK: dict[str, int] = {"ok": 0, "info": 1, "warning": 2, "error": 3}
 LAST_LINES = 5  # failing log lines shown per kind
 RECENT_HOURS = 24  # the window of "recent key_matchings"
-KNOWN_MATCH_TYPES = ("MATCH_FOUND", "POSSIBLE_KEYS", "NO_MATCH")
+LEGACY_MATCH_TYPE = "POSSIBLE_MATCH"  # the legacy path and demo mode still write it
+KNOWN_MATCH_TYPES = ("MATCH_FOUND", "POSSIBLE_KEYS", "NO_MATCH", LEGACY_MATCH_TYPE)
 
 
 @dataclass(frozen=True)
@@ -401,6 +402,17 @@ def matching_findings(counts: Mapping[str, int], *, hours: int = RECENT_HOURS) -
             message=f"{total} key_matchings in the last {hours} h: {parts}",
         )
     ]
+    legacy = counts.get(LEGACY_MATCH_TYPE, 0)
+    if legacy:
+        findings.append(
+            Diagnosis(
+                check="db:recent-match-types",
+                severity="warning",
+                message=f"{LEGACY_MATCH_TYPE} ×{legacy}: written by the app's legacy "
+                "single-candidate path (app/routes/scan_.possible.jsx) and by demo mode (no "
+                "OPENAI_API_KEY): not a defect, but a sign scans are simulated or old",
+            )
+        )
     if unknown:
         findings.append(
             Diagnosis(

@@ -283,7 +283,12 @@ class Engine:
 
         app.log.write(f"Starting process with command `{command}`", source="heroku", dyno=dyno)
         if self.faults.take("release-fail", app.name):
-            line("Error: P1001: Can't reach database server (sandbox fault release-fail)")
+            # Prisma's own words for a database it cannot reach (the fault's doing)
+            line("Prisma schema loaded from prisma/schema.prisma")
+            line("Error: P1001: Can't reach database server at `sandbox-db:5432`")
+            line("")
+            line("Please make sure your database server is running at `sandbox-db:5432`.")
+            line("(sandbox fault release-fail)")
             code = 1
         else:
             code = self.procs.run(

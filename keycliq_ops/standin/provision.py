@@ -44,6 +44,7 @@ def provision(
     seed_scale: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
     answers: str | None = None,
+    app_traffic: bool = True,
 ) -> Provisioned:
     progress("creating pipeline keycliq with keycliq-staging and keycliq-production")
     apps = sb.setup_keycliq()
@@ -68,7 +69,7 @@ def provision(
     if seed_scale:
         progress(f"seeding both databases (scale {seed_scale})")
         seed_databases(sb, seed_scale)
-    if deploy != "none":
+    if deploy != "none" and app_traffic:
         write_traffic(sb)
     return Provisioned(apps, sample, origin, deployed, seed_scale)
 
@@ -109,8 +110,9 @@ def push_and_promote(sb: Sandbox, repo: Path, commit: str, apps: KeycliqApps) ->
 
 
 def seed_databases(sb: Sandbox, scale: int) -> None:
-    """Seed both apps' databases with the sample seeder."""
+    """Seed both apps' databases with the sample seeder, with rows written the way the
+    app's own code paths write them (``mode="app"``)."""
     from keycliq_ops.standin.sample.seed import seed
 
     for app in (STAGING, PRODUCTION):
-        seed(sb.database_url(app), scale=scale)
+        seed(sb.database_url(app), scale=scale, mode="app")

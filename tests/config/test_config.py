@@ -38,7 +38,7 @@ def test_defaults_follow_the_runbook(tmp_path: Path) -> None:
     cfg = load_config(write(tmp_path, GOOD)).config
     staging, production = cfg.environments["staging"], cfg.environments["production"]
     assert staging.url == "https://keycliq-staging.herokuapp.com"
-    assert staging.effective_dataclips() == ["E1", "E2", "E3", "F", "G"]
+    assert staging.effective_dataclips() == ["E1", "E2", "E3", "E4", "F", "G", "H"]
     assert production.effective_dataclips() == ["A", "C"]
     assert set(REQUIRED_CONFIG_ALL) <= set(production.effective_required_config())
     assert "MAIL_FROM_ADDRESS" in production.effective_required_config()

@@ -219,7 +219,10 @@ def test_matching_findings_flag_unknown_match_types() -> None:
     [info] = matching_findings({"MATCH_FOUND": 4, "NO_MATCH": 1})
     assert info.severity == "info" and "5 key_matchings" in info.message
     findings = matching_findings({"MATCH_FOUND": 4, "POSSIBLE_MATCH": 2})
-    assert findings[1].severity == "error" and "POSSIBLE_MATCH ×2" in findings[1].message
+    assert findings[1].severity == "warning" and "POSSIBLE_MATCH ×2" in findings[1].message
+    assert len(findings) == 2  # the legacy type is not an unknown one
+    findings = matching_findings({"MATCH_FOUND": 4, "MATCHED": 1})
+    assert findings[1].severity == "error" and "MATCHED ×1" in findings[1].message
 
 
 def test_recent_matchings_counts_the_window_on_a_real_database(pg_url: str) -> None:

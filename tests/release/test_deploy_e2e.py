@@ -44,7 +44,7 @@ def test_clean_deploy(world: World, cli) -> None:  # type: ignore[no-untyped-def
     assert end["ref"] == start["id"]
     assert end["commit"] == world.prov.sample.head
     assert end["release_version"] and end["build_id"]
-    assert {d["id"] for d in end["dataclips"]} == {"E1", "E2", "E3", "F", "G"}  # type: ignore[union-attr]
+    assert {d["id"] for d in end["dataclips"]} == {"E1", "E2", "E3", "E4", "F", "G", "H"}  # type: ignore[union-attr]
     reports = list((world.repo / ".keycliq" / "reports").glob("*.md"))
     assert len(reports) == 1 and world.prov.sample.head[:8] in reports[0].name
     text = reports[0].read_text()

@@ -104,12 +104,12 @@ def test_bad_migration(cli) -> None:  # type: ignore[no-untyped-def]
 def test_integrity_defect(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("demo", "--scenario", "integrity-defect")
     assert result.code == 1, result.output
-    assert "\"matchType\" = 'POSSIBLE_MATCH'" in result.stdout  # what was planted
+    assert "\"matchType\" = 'MATCHED'" in result.stdout  # what was planted
     deploy = result.stdout.split("$ keycliq deploy")[1].split("$ keycliq dataclips")[0]
     assert "Checklist" in deploy and "Dataclips failed: G" in deploy
     assert "G   fail" in result.stderr  # the gate's line for G
     g_run = result.stdout.split("$ keycliq dataclips run G -e staging")[1]
-    assert "POSSIBLE_MATCH" in g_run.split("$ keycliq")[0]
+    assert "MATCHED" in g_run.split("$ keycliq")[0]
     assert "refusing to promote" in result.output
     assert "the Dataclip gate failed on check G" in result.stdout
     assert "intact" in result.stdout.split("$ keycliq ledger verify")[1]

@@ -46,7 +46,7 @@ def test_attached_one_off_returns_output_and_exit_status(
 ) -> None:
     dyno = client.post(
         "/apps/keycliq-staging/dynos",
-        json={"command": "python scripts/migrate.py status; exit 3", "attach": True},
+        json={"command": "npx prisma migrate status; exit 3", "attach": True},
     ).json()
     assert dyno["name"].startswith("run.") and dyno["attach_url"]
 

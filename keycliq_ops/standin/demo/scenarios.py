@@ -190,7 +190,7 @@ def scenarios() -> dict[str, Scenario]:
                 DEPLOY,
                 "deploy: Heroku's release phase runs the migration, it fails, keycliq stops",
                 expect=1,
-                shows=("P3018", "release phase (migrations) failed"),
+                shows=("P3018", "failed to apply (Prisma P3018)"),
             ),
             Command(
                 STATUS,
@@ -214,7 +214,8 @@ def scenarios() -> dict[str, Scenario]:
             ),
             Command(
                 DEPLOY,
-                "deploy: the checklist passes, then the Dataclip gate (E1 E2 E3 F G) fails on G",
+                "deploy: the checklist passes, then the Dataclip gate (E1 E2 E3 E4 F G H) "
+                "fails on G",
                 expect=1,
                 shows=("Dataclips failed: G",),
             ),

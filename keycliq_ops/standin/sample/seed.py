@@ -174,6 +174,12 @@ def sample_user_id(seed: int = 0) -> str:
     return _row_id(seed, "u", 1)
 
 
+def deleted_key_id(seed: int = 0) -> str:
+    """The id of the sample user's key that the seeder deletes (through the foreign keys),
+    as the staging checklist's key-deletion item asks for."""
+    return _cid(seed, "doomed-key")
+
+
 def apply_schema(database_url: str) -> bool:
     """Create the KeyCliq schema unless its tables exist; return whether it was created."""
     from keycliq_ops.standin import pgclient
