@@ -403,7 +403,7 @@ class ReleaseStep(FollowsRelease):
                     f"`heroku releases:info v{release.version} -a {s.app}` and deploy again",
                 )
             else:
-                reading = explain_failure(list(watch.seen), None, line.text)
+                reading = explain_failure(list(watch.seen), None, line.text, app=s.app)
                 got.data = {"release_phase_failure": reading.kind}
                 got.error = GateFailed(
                     f"release v{release.version} {release.status}: the release phase "
@@ -461,7 +461,7 @@ class MigrationsStep(StepBase):
         watch = MigrationWatch(io)
         code = run_attached(s.client, s.app, command, watch, timeout=m.timeout)
         if code != 0:
-            reading = explain_failure(list(watch.seen), code, command)
+            reading = explain_failure(list(watch.seen), code, command, app=s.app)
             raise GateFailed(
                 f"`{command}` exited {code} in a one-off dyno on {s.app}: {reading.message}",
                 hint=reading.hint,
@@ -557,7 +557,7 @@ class MigrationsStep(StepBase):
                 f"{done}, but the database disagrees with {repo.migrations_dir}/ of "
                 f"{repo.origin}: {first}"
                 + (f" (and {len(state.problems()) - 1} more)" if len(state.problems()) > 1 else ""),
-                hint=_history_hint(state),
+                hint=_history_hint(state, s.app),
             )
         names = state.applied_now or state.applied_before
         last = f"; last: {names[-1]}" if names else ""
@@ -628,12 +628,12 @@ def _db_now(s: Session) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def _history_hint(state: MigrationState) -> str:
+def _history_hint(state: MigrationState, app: str) -> str:
     if state.failed:
         name = state.failed[0][0]
         return (
-            f"fix it in a new migration, mark it with `npx prisma migrate resolve "
-            f"--rolled-back {name}`, then deploy again"
+            f"mark it rolled back (`heroku run -a {app} -- npx prisma migrate resolve "
+            f"--rolled-back {name}`), fix its SQL, and deploy again"
         )
     if state.modified:
         return (

@@ -207,8 +207,11 @@ def _exit(status: int | None) -> str:
     return f" (exit {status})" if status is not None else ""
 
 
-def explain_failure(lines: Sequence[str], exit_status: int | None, command: str) -> FailureReading:
-    """Read Prisma's (or the shell's) output of a failed ``command``."""
+def explain_failure(
+    lines: Sequence[str], exit_status: int | None, command: str, *, app: str | None = None
+) -> FailureReading:
+    """Read Prisma's (or the shell's) output of a failed ``command`` (run on ``app``)."""
+    on = f" -a {app}" if app else ""
     text = "\n".join(lines)
     codes = _CODE.findall(text)
     name = _MIGRATION_NAME.search(text) or _FAILED_NAME.search(text)
@@ -217,8 +220,8 @@ def explain_failure(lines: Sequence[str], exit_status: int | None, command: str)
         return FailureReading(
             "migration-failed",
             f"migration {migration or '(unnamed)'} failed to apply (Prisma P3018)",
-            "fix the migration's SQL in a new migration, then mark the failed one with "
-            f"`npx prisma migrate resolve --rolled-back {migration or '<name>'}` and deploy again",
+            f"mark it rolled back (`heroku run{on} -- npx prisma migrate resolve --rolled-back "
+            f"{migration or '<name>'}`), fix its SQL, and deploy again",
             migration,
         )
     if "P3009" in codes:
@@ -226,8 +229,9 @@ def explain_failure(lines: Sequence[str], exit_status: int | None, command: str)
             "earlier-failure",
             f"an earlier migration ({migration or 'see the output'}) failed and blocks new "
             "ones (Prisma P3009)",
-            "resolve it first: `npx prisma migrate resolve --rolled-back <name>` (or "
-            "`--applied` when it was fixed by hand), then deploy again",
+            f"resolve it first: `heroku run{on} -- npx prisma migrate resolve --rolled-back "
+            f"{migration or '<name>'}` (or `--applied` when it was fixed by hand), then deploy "
+            "again",
             migration,
         )
     if any(c in codes for c in ("P1001", "P1000", "P1002", "P1003", "P1010", "P1017")):
@@ -235,8 +239,8 @@ def explain_failure(lines: Sequence[str], exit_status: int | None, command: str)
             "unreachable",
             f"the migration tool could not reach the database (Prisma "
             f"{next(c for c in codes if c.startswith('P1'))}); no migration ran",
-            "check DATABASE_URL on the app and that its database is up "
-            "(`heroku pg:info`), then retry",
+            f"check DATABASE_URL on the app and that its database is up (`heroku pg:info{on}`), "
+            "then deploy again",
         )
     if "P1012" in codes or "Environment variable not found" in text:
         return FailureReading(

@@ -16,6 +16,7 @@ from keycliq_ops.release.following import (
     follow_with_migrations,
     streaming_clause,
 )
+from keycliq_ops.release.migration_check import explain_failure
 from keycliq_ops.release.session import Session
 from keycliq_ops.release.stepper import (
     Facts,
@@ -216,6 +217,7 @@ class PromotedReleaseStep(FollowsRelease):
         several = len(targets) > 1
         migrations: list[str] = []
         releases: dict[str, Release] = {}
+        seen: dict[str, list[str]] = {}  # the release phase output, to read a failure
         mine: Release | None = None
         for target in targets:
             if target.release is None:
@@ -227,6 +229,7 @@ class PromotedReleaseStep(FollowsRelease):
                 s, app, release, io, prefix=f"{app}: " if several else ""
             )
             releases[app] = final
+            seen[app] = list(watch.seen)
             if app == s.app:
                 mine, migrations = final, watch.migrations
         # The targets' own status is final once their releases are (Heroku's rule).
@@ -249,18 +252,23 @@ class PromotedReleaseStep(FollowsRelease):
         failed = [t for t in targets if t.status == "failed"]
         if failed or bad_releases:
             problems = [_failure_text(p, failed)] if failed else []
+            readings = []
             for app, rel in bad_releases.items():
+                if rel.output_stream_url and seen.get(app):
+                    readings.append(explain_failure(seen[app], None, "the release phase", app=app))
                 if not any(_app_name(p, t.app.id) == app for t in failed):
-                    problems.append(f"release v{rel.version} of {app} {rel.status}")
+                    reading = f": {readings[-1].message}" if readings else ""
+                    problems.append(f"release v{rel.version} of {app} {rel.status}{reading}")
             version = mine.version if mine else "N"
+            first = f"{readings[0].hint}; " if readings else ""
             return StepOutcome(
                 data=data,
                 release=mine,
                 error=GateFailed(
                     "; ".join(problems),
-                    hint="the new code is not running there; read the release phase output "
-                    f"above (`heroku releases:output {version} -a {s.app}`), fix, deploy to "
-                    "staging and promote again",
+                    hint=f"{first}the new code is not running there; read the release phase "
+                    f"output above (`heroku releases:output {version} -a {s.app}`), fix, deploy "
+                    "to staging and promote again",
                 ),
             )
         detail = f"v{mine.version} succeeded" if mine else "targets succeeded"

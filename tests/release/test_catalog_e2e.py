@@ -52,8 +52,11 @@ def add_own_catalogue(repo: Path) -> None:
     (repo / "dataclips").mkdir(exist_ok=True)
     (repo / "dataclips" / "K_key_signature_counts.sql").write_text(K_SQL)
     (repo / "checklists").mkdir(exist_ok=True)
-    shipped = (SHIPPED_CHECKLISTS / "staging.yaml").read_text()
-    (repo / "checklists" / "staging.yaml").write_text(shipped.rstrip("\n") + "\n" + K_ITEM)
+    # the sample's own staging checklist (the shipped one with its dyno items runnable on
+    # the stand-in) plus the team's item
+    ours = repo / "checklists" / "staging.yaml"
+    base = ours.read_text() if ours.exists() else (SHIPPED_CHECKLISTS / "staging.yaml").read_text()
+    ours.write_text(base.rstrip("\n") + "\n" + K_ITEM)
     config = repo / "keycliq.yaml"
     text, n = re.subn(
         r"(\n    stage: staging\n)", r"\1    dataclips: [E1, E2, E3, F, G, K]\n", config.read_text()

@@ -71,7 +71,7 @@ def test_failed_release_phase_shows_its_tail(world: World, cli) -> None:  # type
     world.sandbox.faults.fail_release("keycliq-staging")
     result = cli(*NO_CHECKLIST)
     assert result.code == 1, result.output
-    assert "release phase (migrations) failed" in result.output
+    assert "the release phase (`npx prisma migrate deploy`, Procfile:2) failed" in result.output
     record = end_record(world)
     assert step_status(record, "release") == "failed"
     release = next(s for s in record["steps"] if s["name"] == "release")  # type: ignore[union-attr]
@@ -83,7 +83,10 @@ def test_failing_dataclip_fails_the_deploy(world: World, cli) -> None:  # type: 
     import psycopg
 
     with psycopg.connect(world.database_url(), autocommit=True) as conn:  # an E1 defect
-        conn.execute("""INSERT INTO key_signatures (id, signature) VALUES ('defect1', '{}')""")
+        conn.execute(
+            """INSERT INTO key_signatures (id, signature, "updatedAt")
+               VALUES ('defect1', '{}', now())"""
+        )
     result = cli(*NO_CHECKLIST)
     assert result.code == 1, result.output
     assert "Dataclips failed: E1" in result.output

@@ -89,7 +89,7 @@ def test_a_failing_migration_is_named_with_prisma_s_reading(world: World, cli) -
     folder = world.repo / "prisma" / "migrations" / "20991231000000_broken"
     folder.mkdir(parents=True)
     (folder / "migration.sql").write_text(
-        'ALTER TABLE "keys" ADD COLUMN "label" TEXT NOT NULL;\nSELEC 1;\n'
+        '-- AlterTable\nALTER TABLE "keys" ADD COLUMN "label" TEXT NOT NULL;\nSELEC 1;\n'
     )
     commit(world, "A migration that cannot apply")
     result = cli(*NO_CHECKLIST)

@@ -35,7 +35,7 @@ def add_user(world: World, app: str = PRODUCTION, user_id: str = "ckprodscan0000
     """The team's test account in the app's database (check C looks it up)."""
     with psycopg.connect(world.database_url(app)) as conn:
         conn.execute(
-            'INSERT INTO "User" (id, email, password) VALUES (%s, %s, %s)',
+            'INSERT INTO "User" (id, email, password, "updatedAt") VALUES (%s, %s, %s, now())',
             (user_id, f"{user_id}@keycliq.test", "x"),
         )
     return user_id
