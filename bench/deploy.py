@@ -1,7 +1,7 @@
 """A full staging deploy against the local stand-in: keycliq beside the bare commands.
 
 keycliq: the deploy action run by the release lifecycle (preflight, tests, git push, build,
-release + release phase, migrations, Dataclip gate E1 E2 E3 F G, ledger records and report;
+release + release phase, migrations, Dataclip gate E1 E2 E3 E4 F G H, ledger records and report;
 the checklist is skipped because a person's answers are not machine work).
 The bare work, in the same run: the same test command, ``git push heroku-staging
 <commit>:main``, then what a script would do: find the build of the commit, poll the release
