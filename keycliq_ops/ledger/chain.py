@@ -24,6 +24,21 @@ _HASH_KEY = b',"hash":"'
 _TAIL_LEN = len(_HASH_KEY) + 64 + 2  # ,"hash":"<64 hex>"}
 _PREV_KEY = b'"prev":"'
 _HEX = frozenset(b"0123456789abcdef")
+RECORD_START = b'{"action":"'  # every canonical form starts so ("action" sorts first)
+
+
+def loads(raw: bytes | str) -> Any:
+    """``json.loads`` that answers ``ValueError`` for nesting too deep to parse, too."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply to be a ledger record") from None
+
+
+def may_be_record_start(fragment: bytes) -> bool:
+    """Whether an unterminated fragment can be (the start of) a record being written."""
+    head = fragment[: len(RECORD_START)]
+    return RECORD_START.startswith(head)
 
 
 def canonical(obj: dict[str, Any]) -> bytes:
@@ -59,7 +74,7 @@ def prev_of(body: bytes) -> bytes | None:
         value = body[i : i + 64]
         return value if body[i + 64 : i + 65] == b'"' else None
     try:
-        obj = json.loads(body)
+        obj = loads(body)
     except ValueError:
         return None
     prev = obj.get("prev") if isinstance(obj, dict) else None
@@ -161,7 +176,7 @@ def _bad(
 
 def _not_record(raw: bytes) -> str:
     try:
-        json.loads(raw)
+        loads(raw)
     except ValueError:
         return "not valid JSON: the line was edited or damaged"
     return "valid JSON but not a sealed ledger record (no trailing hash)"

@@ -3,12 +3,12 @@ file; found by bisection on the sorted ids (a scan when the file is out of order
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 from keycliq_ops.ledger import fileio
+from keycliq_ops.ledger.chain import loads
 
 _ID_TIME = "%Y%m%dT%H%M%S"
 MAX_MATCHES = 6  # enough to say "ambiguous" and name a few
@@ -40,7 +40,7 @@ def id_time(record_id: str) -> datetime | None:
 
 def id_of(raw: bytes) -> str:
     try:
-        value = json.loads(raw).get("id")
+        value = loads(raw).get("id")
     except (ValueError, AttributeError):
         return ""
     return value if isinstance(value, str) else ""

@@ -50,6 +50,7 @@ class Filters(BaseModel):
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SINCE_HINT = "use e.g. 7d, 12h, 30m, 2w, 2026-11-01 or 2026-11-01T09:30"
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -57,14 +58,20 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     m = _RELATIVE.match(text)
     if m:
-        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+        amount, unit = m.group(1), _UNITS[m.group(2)]
+        try:
+            return now - timedelta(**{unit: int(amount)})
+        except (OverflowError, ValueError):
+            raise UsageError(
+                f"--since {text!r} reaches back before the year 1 (no ledger is that old)",
+                hint="omit --since to see everything, or give e.g. 520w or 2000-01-01",
+            ) from None
+    if len(text) > 64:
+        raise UsageError(f"--since of {len(text)} characters is not a time", hint=_SINCE_HINT)
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(
-            f"--since {text!r} is not a time",
-            hint="use e.g. 7d, 12h, 30m, 2w, 2026-11-01 or 2026-11-01T09:30",
-        ) from None
+        raise UsageError(f"--since {text!r} is not a time", hint=_SINCE_HINT) from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from keycliq_ops import __version__
-from keycliq_ops.base.errors import EXIT_EXTERNAL, KeycliqError
+from keycliq_ops.base.errors import EXIT_EXTERNAL, EXIT_GATE, EXIT_USAGE, KeycliqError
 
 SCHEMA_VERSION = 1
 
@@ -40,6 +40,28 @@ STATUSES: tuple[str, ...] = (*OUTCOMES, "interrupted")
 
 class LedgerError(KeycliqError):
     """The ledger file cannot be read or written as a ledger (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotALedger(LedgerError):
+    """The file is not a keycliq ledger (a wrong path, a symlink to another file): it is
+    left untouched (exit 2)."""
+
+
+class LedgerBroken(LedgerError):
+    """The hash chain does not verify where a command relies on it: the command refuses
+    to decide from it or to append to it (exit 1, the message is ``verify``'s)."""
+
+    exit_code = EXIT_GATE
+
+
+class LedgerIOError(LedgerError):
+    """The operating system refused a read or a write (read-only location, disk full,
+    quota, permissions): an outside failure (exit 3). The message says what had already
+    happened."""
+
+    exit_code = EXIT_EXTERNAL
 
 
 class LedgerBusy(KeycliqError):

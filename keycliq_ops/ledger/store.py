@@ -9,15 +9,19 @@ never read as a record.
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
+import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from keycliq_ops.base.errors import UsageError
-from keycliq_ops.ledger import fileio, ids
+from keycliq_ops.ledger import chain, checked, fileio, ids
 from keycliq_ops.ledger.chain import (
     GENESIS,
     Problem,
@@ -30,8 +34,11 @@ from keycliq_ops.ledger.chain import (
 from keycliq_ops.ledger.query import Filters, Run, derive_status
 from keycliq_ops.ledger.records import (
     SCHEMA_VERSION,
+    LedgerBroken,
     LedgerBusy,
     LedgerError,
+    LedgerIOError,
+    NotALedger,
     Outcome,
     Record,
     StoredRecord,
@@ -40,6 +47,7 @@ from keycliq_ops.ledger.scrub import Scrubber
 
 MAX_LINE = 1024 * 1024  # a record larger than this is refused
 _TAIL_LIMIT = 16 * MAX_LINE
+_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)  # `--since` before this: everything
 
 
 class Ledger:
@@ -60,6 +68,7 @@ class Ledger:
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.partial_path = self.path.with_name(self.path.name + ".partial")
+        self.verified_path = self.path.with_name(self.path.name + ".verified")
         self.lock_timeout = lock_timeout
         self.scrubber = Scrubber(secrets)
 
@@ -100,11 +109,27 @@ class Ledger:
         return self.append(Record.model_validate(data))
 
     def append(self, record: Record) -> StoredRecord:
-        """Seal ``record`` onto the chain and write it; returns it as stored."""
+        """Seal ``record`` onto the chain and write it; returns it as stored.
+
+        Refuses, writing nothing, when the chain does not verify (:class:`LedgerBroken`),
+        the file is not a ledger (:class:`NotALedger`), or the system refuses the write
+        (:class:`LedgerIOError`); the message then says what the record was about.
+        """
+        try:
+            return self._append(record)
+        except LedgerError as exc:
+            exc.message = f"{exc.message}; {_consequence(record)}"
+            exc.args = (exc.message,)
+            raise
+
+    def _append(self, record: Record) -> StoredRecord:
         from filelock import FileLock, Timeout
 
         content = self.scrubber(record.model_dump(mode="json", exclude_none=True))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._io_error(exc, "create the ledger's folder", self.path.parent) from None
         lock = FileLock(str(self.lock_path), timeout=self.lock_timeout, poll_interval=0.005)
         try:
             lock.acquire()
@@ -113,24 +138,35 @@ class Ledger:
                 f"another process has held {self.lock_path} for {self.lock_timeout:.0f} s",
                 hint="another keycliq is writing the ledger; if none is, report this",
             ) from None
+        except OSError as exc:
+            raise self._io_error(exc, "create the ledger's lock file", self.lock_path) from None
         try:
             return self._append_locked(content)
         finally:
             lock.release()
 
     def _append_locked(self, content: dict[str, Any]) -> StoredRecord:
+        if self.path.is_symlink() and not self.path.exists():
+            raise NotALedger(
+                f"{self.path} is a symlink to {os.readlink(self.path)}, which does not exist; "
+                "no ledger was created there",
+                hint="point paths.ledger or KEYCLIQ_LEDGER at the ledger file itself",
+            )
         created = not self.path.exists()
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            size = os.fstat(fd).st_size
-            tail = self._tail(fd, size)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            raise self._io_error(exc, "write to") from None
+        try:
+            verified, tail = self._verified(fd)
             if tail.has_fragment:
                 self._quarantine(fd, tail)
-            prev, last_id = self._last_link(tail)
+            prev = verified.head or GENESIS
+            last_id = ids.id_of(tail.last_line) if tail.last_line is not None else None
             now = datetime.now(UTC)
             content.update(
                 schema=SCHEMA_VERSION,
-                id=ids.next_id(now, last_id),
+                id=ids.next_id(now, last_id or None),
                 ts=now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                 prev=prev,
             )
@@ -141,46 +177,108 @@ class Ledger:
                     f"{MAX_LINE} bytes; not written",
                     hint="keep step output and checklist notes short",
                 )
-            _write_all(fd, line)
-            os.fsync(fd)
+            try:
+                _write_all(fd, line)
+                os.fsync(fd)
+            except OSError as exc:
+                # A short write (disk full) must not leave half a line behind.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, tail.fragment_offset)
+                raise self._io_error(exc, "write to") from None
+            after = os.fstat(fd)
+            checked.save(
+                self.verified_path,
+                checked.Verified(
+                    checked.Stamp.of(after), after.st_size, verified.records + 1, digest
+                ),
+            )
         finally:
             os.close(fd)
         if created:
             _fsync_dir(self.path.parent)
         return StoredRecord.model_validate({**content, "hash": digest})
 
+    def _io_error(self, exc: OSError, doing: str, where: Path | None = None) -> LedgerError:
+        where = where or self.path
+        if isinstance(exc, IsADirectoryError) and where == self.path:
+            return NotALedger(
+                f"{self.path} is a folder, not a ledger file",
+                hint="point paths.ledger or KEYCLIQ_LEDGER at a file",
+            )
+        return LedgerIOError(
+            f"cannot {doing} {where}: {_reason(exc)}",
+            hint=_IO_HINTS.get(exc.errno or 0, "check the location's permissions and space"),
+        )
+
     def _tail(self, fd: int, size: int) -> fileio.Tail:
         try:
             return fileio.read_tail(fd, size, limit=_TAIL_LIMIT)
         except ValueError:
-            raise LedgerError(
-                f"{self.path} does not end in a ledger record (no line break in its last "
-                f"{_TAIL_LIMIT} bytes)",
-                hint="check the path; `keycliq ledger verify` names the bad line",
+            raise NotALedger(
+                f"{self.path} is not a keycliq ledger (no line break in its last "
+                f"{_TAIL_LIMIT} bytes); it was left untouched",
+                hint="check paths.ledger / KEYCLIQ_LEDGER (and where a symlink points)",
             ) from None
 
-    def _last_link(self, tail: fileio.Tail) -> tuple[str, str | None]:
-        if tail.last_line is None:
-            return GENESIS, None
-        framed = split_line(tail.last_line)
-        try:
-            last = json.loads(tail.last_line) if framed else None
-        except ValueError:
-            last = None
-        if framed is None or not isinstance(last, dict) or not isinstance(last.get("id"), str):
-            raise LedgerError(
-                f"{self.path}: the last record (at byte {tail.last_offset}) is damaged; "
-                "nothing was written",
-                hint="run `keycliq ledger verify`; set KEYCLIQ_LEDGER to a new file to keep "
-                "recording meanwhile",
+    def _verified(self, fd: int) -> tuple[checked.Verified, fileio.Tail]:
+        """Prove the complete lines are an intact chain (from the cache when the file has
+        not changed since it was last proved, else by a full walk); raise if they are not."""
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotALedger(
+                f"{self._named()} is not a regular file, so not a ledger; it was left untouched",
+                hint="point paths.ledger or KEYCLIQ_LEDGER at the ledger file",
             )
-        return framed[1].decode(), last["id"]
+        tail = self._tail(fd, st.st_size)
+        if tail.last_line is None and tail.has_fragment:
+            fragment = os.pread(fd, len(chain.RECORD_START), 0)
+            if not (chain.may_be_record_start(fragment) or not fragment.strip(b"\0")):
+                raise self._not_a_ledger("it holds no ledger record")
+        stamp = checked.Stamp.of(st)
+        cached = checked.load(self.verified_path)
+        if (
+            cached is not None
+            and cached.stamp == stamp
+            and cached.end == tail.fragment_offset
+            and _head_of(tail, rehash=True) == cached.head
+        ):
+            return cached, tail
+        with open(fd, "rb", closefd=False) as fh:
+            lines = (raw for _, raw in fileio.iter_forward(fh, 0, tail.fragment_offset))
+            report = walk(lines, str(self.path))
+        if not report.ok:
+            raise self._broken(report)
+        proved = checked.Verified(stamp, tail.fragment_offset, report.records, report.head)
+        checked.save(self.verified_path, proved)
+        return proved, tail
+
+    def _named(self) -> str:
+        if self.path.is_symlink():
+            return f"{self.path} (a symlink to {self.path.resolve()})"
+        return str(self.path)
+
+    def _not_a_ledger(self, why: str) -> NotALedger:
+        return NotALedger(
+            f"{self._named()} is not a keycliq ledger: {why}; it was left untouched",
+            hint="check paths.ledger / KEYCLIQ_LEDGER (and where a symlink points)",
+        )
+
+    def _broken(self, report: VerifyReport) -> LedgerError:
+        problem = report.problem
+        assert problem is not None
+        if problem.line == 1 and problem.kind == "not-a-record":
+            return self._not_a_ledger("its first line is not a ledger record")
+        return LedgerBroken(
+            f"the ledger does not verify: {self.path}:{problem.line}: {problem.kind}: "
+            f"{problem.message}",
+            hint="run `keycliq ledger verify`; nothing is decided from or added to a broken "
+            "chain (point KEYCLIQ_LEDGER at a new file to keep recording meanwhile)",
+        )
 
     def _quarantine(self, fd: int, tail: fileio.Tail) -> None:
         """Move an unterminated fragment (a crash mid-write) aside, then cut it off."""
         fragment = os.pread(fd, tail.size - tail.fragment_offset, tail.fragment_offset)
-        framed = split_line(tail.last_line) if tail.last_line is not None else None
-        after = framed[1].decode() if framed else (GENESIS if tail.last_line is None else "?")
+        after = _head_of(tail) or GENESIS
         note = {
             "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "offset": tail.fragment_offset,
@@ -188,25 +286,37 @@ class Ledger:
             "after_hash": after,
             "bytes_b64": base64.b64encode(fragment).decode(),
         }
-        with self.partial_path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(note, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.ftruncate(fd, tail.fragment_offset)
+        try:
+            with self.partial_path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(note, sort_keys=True) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise self._io_error(exc, "write to", self.partial_path) from None
+        try:
+            os.ftruncate(fd, tail.fragment_offset)
+        except OSError as exc:
+            raise self._io_error(exc, "cut the half-written last line off") from None
 
     # -- reading -------------------------------------------------------------------------
 
-    def _end(self) -> int:
-        """Size up to the last newline: the part made of complete lines."""
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[tuple[BinaryIO, int] | None]:
+        """The open file and the end of its verified complete lines (None: no file yet).
+
+        Every read the library offers goes through here, so nothing is read from a chain
+        that does not verify (:class:`LedgerBroken`) or from a file that is not a ledger.
+        """
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fh = self.path.open("rb")
         except FileNotFoundError:
-            return 0
-        try:
-            size = os.fstat(fd).st_size
-            return self._tail(fd, size).fragment_offset
-        finally:
-            os.close(fd)
+            yield None
+            return
+        except OSError as exc:
+            raise self._io_error(exc, "read") from None
+        with fh:
+            verified, _ = self._verified(fh.fileno())
+            yield fh, verified.end
 
     def _parse(self, raw: bytes, where: str) -> StoredRecord:
         from pydantic import ValidationError
@@ -222,11 +332,11 @@ class Ledger:
             ) from None
 
     def iter(self, reverse: bool = False) -> Iterator[StoredRecord]:
-        """Every complete record, in file order (or newest first)."""
-        end = self._end()
-        if end == 0:
-            return
-        with self.path.open("rb") as fh:
+        """Every complete record, in file order (or newest first), from a verified chain."""
+        with self._reading() as opened:
+            if opened is None:
+                return
+            fh, end = opened
             if reverse:
                 for offset, raw in fileio.iter_reverse(fh, end):
                     yield self._parse(raw, f" (byte {offset})")
@@ -235,11 +345,18 @@ class Ledger:
                     yield self._parse(raw, f":{number}")
 
     def lines(self) -> Iterator[bytes]:
-        """The complete lines as stored (bytes, without newline), first first."""
-        end = self._end()
-        if end == 0:
+        """The complete lines as stored (bytes, without newline), first first.
+
+        Not verified: this is what ``export --all`` copies, broken or not, beside
+        ``verify``'s result."""
+        try:
+            fh = self.path.open("rb")
+        except FileNotFoundError:
             return
-        with self.path.open("rb") as fh:
+        except OSError as exc:
+            raise self._io_error(exc, "read") from None
+        with fh:
+            end = self._tail(fh.fileno(), os.fstat(fh.fileno()).st_size).fragment_offset
             for _, raw in fileio.iter_forward(fh, 0, end):
                 yield raw
 
@@ -268,18 +385,20 @@ class Ledger:
         return found[0][1]
 
     def _matching(self, prefix: str, *, exact: bool) -> list[tuple[int, StoredRecord]]:
-        end = self._end()
-        if end == 0:
-            return []
-        with self.path.open("rb") as fh:
+        with self._reading() as opened:
+            if opened is None:
+                return []
+            fh, end = opened
             found = ids.lookup(fh, prefix, end, exact=exact)
         return [(offset, self._parse(raw, f" (byte {offset})")) for offset, raw in found]
 
     def completion_of(self, start: StoredRecord) -> StoredRecord | None:
         """The record that completes ``start`` (searched after it)."""
         needle = f'"ref":"{start.id}"'.encode()
-        end = self._end()
-        with self.path.open("rb") as fh:
+        with self._reading() as opened:
+            if opened is None:
+                return None
+            fh, end = opened
             located = ids.lookup(fh, start.id, end, exact=True)
             begin = located[0][0] if located else 0
             for offset, raw in fileio.iter_forward(fh, begin, end):
@@ -306,23 +425,30 @@ class Ledger:
     def latest(self, n: int = 20, filters: Filters | None = None) -> list[Run]:
         """The newest ``n`` actions (newest first) that pass ``filters``."""
         filters = (filters or Filters()).check()
-        end = self._end()
-        if end == 0 or n <= 0:
+        if n <= 0:
             return []
         stop_before = None
-        if filters.since is not None:
+        if filters.since is not None and filters.since > _EARLIEST:
             stop_before = filters.since.replace(microsecond=0) - timedelta(seconds=1)
         completions: dict[str, bytes] = {}
         runs: list[Run] = []
-        with self.path.open("rb") as fh:
+        with self._reading() as opened:
+            if opened is None:
+                return []
+            fh, end = opened
             for offset, raw in fileio.iter_reverse(fh, end):
                 try:
-                    data = json.loads(raw)
-                except ValueError:
+                    data = chain.loads(raw)
+                except ValueError as exc:
+                    raise LedgerError(
+                        f"{self.path} (byte {offset}): not a JSON record ({exc})",
+                        hint="run `keycliq ledger verify`",
+                    ) from None
+                if not isinstance(data, dict):
                     raise LedgerError(
                         f"{self.path} (byte {offset}): not a JSON record",
                         hint="run `keycliq ledger verify`",
-                    ) from None
+                    )
                 ref = data.get("ref")
                 if ref is not None:
                     completions[ref] = raw
@@ -350,13 +476,28 @@ class Ledger:
     def verify(self, anchor: str | None = None) -> VerifyReport:
         """Walk the whole chain; name the first bad line; report quarantined fragments."""
         path = str(self.path)
-        if not self.path.exists():
+        try:
+            fh = self.path.open("rb")
+        except FileNotFoundError:
             return VerifyReport(path=path, ok=True, records=0, head=None, exists=False)
-        with self.path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
+        except OSError as exc:
+            raise self._io_error(exc, "read") from None
+        with fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise NotALedger(
+                    f"{self._named()} is not a regular file, so not a ledger",
+                    hint="point paths.ledger or KEYCLIQ_LEDGER at the ledger file",
+                )
+            size = st.st_size
             end = self._end_stable(fh.fileno(), size)
             lines = (raw for _, raw in fileio.iter_forward(fh, 0, end))
             report = walk(lines, path)
+            if report.ok and end == self._tail(fh.fileno(), size).fragment_offset:
+                checked.save(
+                    self.verified_path,
+                    checked.Verified(checked.Stamp.of(st), end, report.records, report.head),
+                )
         if report.ok and end < size:
             report = report.model_copy(
                 update={
@@ -373,7 +514,7 @@ class Ledger:
         return report.model_copy(update=update)
 
     def _end_stable(self, fd: int, size: int) -> int:
-        """Like ``_end``, but a fragment is re-checked under the lock (a write in flight)."""
+        """The end of the complete lines; a fragment is re-checked under the lock (in flight)."""
         end = self._tail(fd, size).fragment_offset
         if end == size:
             return end
@@ -402,7 +543,8 @@ class Ledger:
         if len(anchor.strip()) != 64:
             return False
         with self.path.open("rb") as fh:
-            lines = fileio.iter_forward(fh, 0, self._end())
+            end = self._tail(fh.fileno(), os.fstat(fh.fileno()).st_size).fragment_offset
+            lines = fileio.iter_forward(fh, 0, end)
             for good, (_, raw) in enumerate(lines, start=1):
                 if good > report.records:
                     return False
@@ -437,4 +579,54 @@ def _partial_problem(line: int, length: int) -> Problem:
         kind="partial-line",
         message=f"the last line is incomplete ({length} bytes, no line end): a crash while "
         "writing, or the file was cut; the next append moves it to the .partial file",
+    )
+
+
+def _head_of(tail: fileio.Tail, *, rehash: bool = False) -> str | None:
+    """The hash the last complete line claims (None when there is none or it is unframed;
+    with ``rehash``, also when its bytes no longer match that hash)."""
+    framed = split_line(tail.last_line) if tail.last_line is not None else None
+    if framed is None:
+        return None
+    body, claimed = framed
+    if rehash and hashlib.sha256(body).hexdigest().encode() != claimed:
+        return None
+    return claimed.decode()
+
+
+_IO_REASONS = {
+    errno.ENOSPC: "no space left on the device (disk full)",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EFBIG: "the file is too large for this system's limits",
+    errno.EIO: "an input/output error (a failing disk?)",
+}
+_IO_HINTS = {
+    errno.ENOSPC: "free some space there, or point KEYCLIQ_LEDGER at a file on another disk",
+    errno.EDQUOT: "free some space there, or point KEYCLIQ_LEDGER at a file on another disk",
+    errno.EROFS: "run from a writable checkout, or point KEYCLIQ_LEDGER at a writable file",
+    errno.EACCES: "make the location writable, or point KEYCLIQ_LEDGER at a writable file",
+    errno.EPERM: "make the location writable, or point KEYCLIQ_LEDGER at a writable file",
+}
+
+
+def _reason(exc: OSError) -> str:
+    return _IO_REASONS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+
+
+def _consequence(record: Record) -> str:
+    """What the refusal leaves behind, said from the record that was not written."""
+    what = f"{record.action} of {record.environment}" if record.environment else record.action
+    if record.ref is None and record.outcome == "running":
+        return f"nothing was recorded, and the {what} did not start"
+    if record.ref is None:
+        return f"the {what} ({record.outcome}) is not recorded"
+    where = record.app or record.environment or ""
+    release = f" ({where} v{record.release_version})" if record.release_version else ""
+    done = "had already succeeded" if record.outcome == "succeeded" else f"had {record.outcome}"
+    return (
+        f"the {what} {done}{release} but its completion is not recorded "
+        f"(start record {record.ref} stays open)"
     )

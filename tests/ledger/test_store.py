@@ -14,7 +14,15 @@ import pytest
 from pydantic import ValidationError
 
 from keycliq_ops.base.errors import UsageError
-from keycliq_ops.ledger import GENESIS, Filters, Ledger, LedgerError, Record, canonical
+from keycliq_ops.ledger import (
+    GENESIS,
+    Filters,
+    Ledger,
+    LedgerBroken,
+    LedgerError,
+    Record,
+    canonical,
+)
 from keycliq_ops.ledger.ids import next_id
 from keycliq_ops.ledger.store import MAX_LINE
 
@@ -130,14 +138,15 @@ def test_resolve_on_a_large_file_uses_the_sorted_ids(ledger_path: Path) -> None:
         ledger.resolve("20260105T09")
 
 
-def test_lookup_still_works_when_lines_are_out_of_order(ledger_path: Path) -> None:
+def test_a_lookup_in_reordered_lines_refuses(ledger_path: Path) -> None:
     hand_made(ledger_path, [{"action": "checklist", "outcome": "succeeded"}] * 40)
     rows = lines(ledger_path)
     rows[5], rows[30] = rows[30], rows[5]
     ledger_path.write_bytes(b"".join(rows))
     ledger = Ledger(ledger_path)
     moved = json.loads(rows[30])["id"]
-    assert ledger.find(moved) is not None  # bisection misses it; the scan finds it
+    with pytest.raises(LedgerBroken, match=r"ledger.jsonl:6: chain-broken: "):
+        ledger.find(moved)
 
 
 def test_iter_reverse_handles_long_lines_across_blocks(ledger: Ledger) -> None:
@@ -163,8 +172,9 @@ def test_a_damaged_last_record_stops_appends(ledger: Ledger) -> None:
     deploy(ledger)
     data = ledger.path.read_bytes()
     ledger.path.write_bytes(data[:-30] + b"garbage}\n")
-    with pytest.raises(LedgerError, match=r"the last record .* is damaged"):
+    with pytest.raises(LedgerBroken, match=r"ledger.jsonl:2: not-a-record: ") as caught:
         ledger.begin("deploy", "staging")
+    assert caught.value.exit_code == 1
     assert ledger.path.read_bytes() == data[:-30] + b"garbage}\n"
 
 
