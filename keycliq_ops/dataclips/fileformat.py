@@ -21,8 +21,14 @@
 The header is the block of ``--`` lines at the top; the first other line starts the SQL,
 which is exactly one statement (a trailing ``;`` is allowed). ``:name`` (or psql's
 ``:'name'``) marks a parameter: it is sent to the server as a bound parameter ``$n``, never
-spliced into the text. In psql, ``\\set userId '''abc'''`` then ``\\i E1.sql`` runs the file
-unchanged. Any mistake is a :class:`ConfigError` naming the file and line.
+spliced into the text; comments are not sent (each becomes white space). In psql,
+``\\set userId '''abc'''`` then ``\\i E1.sql`` runs the file unchanged.
+
+The statement must be a read-only ``SELECT`` by the rule of :mod:`.readonly` (checked with
+PostgreSQL's own parser when the catalogue loads, so ``dataclips list``/``validate`` and a
+deploy's preflight refuse it before anything runs). A file is at most
+:data:`MAX_FILE_BYTES`; it is read in time linear in its size (nested comments included).
+Any mistake is a :class:`ConfigError` naming the file and line (exit 2).
 """
 
 from __future__ import annotations
@@ -45,10 +51,12 @@ from keycliq_ops.dataclips.clips import (
     Shape,
 )
 from keycliq_ops.dataclips.expect import ExpectationSyntaxError, parse_expectation
+from keycliq_ops.dataclips.readonly import refusal
 
 if TYPE_CHECKING:
     from keycliq_ops.config.loading import CatalogFolders
 
+MAX_FILE_BYTES = 1_000_000  # a Dataclip is a query, not a data file
 FIELDS = ("id", "title", "description", "param", "expect", "warn", "severity", "tags", "returns")
 _REPEATABLE = {"param", "expect", "warn"}
 _CONTINUABLE = {"title", "description"}
@@ -59,6 +67,8 @@ _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _IDENT_CHAR = re.compile(r"[A-Za-z0-9_$]")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
+_COMMENT_MARK = re.compile(r"/\*|\*/")
+_BIND = re.compile(r":(?:'([A-Za-z_][A-Za-z0-9_]*)'|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 def _err(path: Path, line: int, message: str, hint: str | None = None) -> ConfigError:
@@ -99,11 +109,19 @@ def _parse_param(value: str, path: Path, line: int) -> Param:
     )
 
 
-def _scan_sql(body: str, path: Path, first_line: int) -> tuple[str, list[str]]:
-    """Replace ``:name``/``:'name'`` with ``$n`` outside literals and comments; enforce one
-    statement. Returns the query and the parameter name for each ``$n``."""
+def _blank(comment: str) -> str:
+    """What a comment becomes in the query sent: its line breaks, else one space."""
+    breaks = comment.count("\n")
+    return "\n" * breaks if breaks else " "
+
+
+def _scan_sql(body: str, path: Path, first_line: int) -> tuple[str, list[str], int]:
+    """Replace ``:name``/``:'name'`` with ``$n`` outside literals and comments, and each
+    comment with white space (line breaks kept); enforce one statement. One pass, linear
+    in the body's length. Returns the query, the parameter name for each ``$n`` and the
+    number of line breaks stripped from the query's start."""
     out: list[str] = []
-    names: list[str] = []
+    numbers: dict[str, int] = {}  # parameter name -> n of its $n
     i, n = 0, len(body)
     ended_at: int | None = None  # index of a top-level ';'
 
@@ -121,20 +139,20 @@ def _scan_sql(body: str, path: Path, first_line: int) -> tuple[str, list[str]]:
         if body.startswith("--", i):
             j = body.find("\n", i)
             j = n if j < 0 else j
-            out.append(body[i:j])
+            out.append(" ")
             i = j
         elif body.startswith("/*", i):
+            # Nested, as PostgreSQL's are: one scan for the '/*' and '*/' that follow,
+            # linear however deep the nesting.
             depth, j = 1, i + 2
-            while j < n and depth:
-                if body.startswith("/*", j):
-                    depth, j = depth + 1, j + 2
-                elif body.startswith("*/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
+            for mark in _COMMENT_MARK.finditer(body, i + 2):
+                depth += 1 if mark.group(0) == "/*" else -1
+                if not depth:
+                    j = mark.end()
+                    break
             if depth:
                 raise _err(path, line_at(i), "unterminated /* comment")
-            out.append(body[i:j])
+            out.append(_blank(body[i:j]))
             i = j
         elif ch == "'":
             escapes = (
@@ -190,9 +208,7 @@ def _scan_sql(body: str, path: Path, first_line: int) -> tuple[str, list[str]]:
                 out.append("::")
                 i += 2
                 continue
-            m = re.compile(r":(?:'([A-Za-z_][A-Za-z0-9_]*)'|([A-Za-z_][A-Za-z0-9_]*))").match(
-                body, i
-            )
+            m = _BIND.match(body, i)
             if body.startswith(':"', i):
                 raise _err(
                     path,
@@ -204,9 +220,8 @@ def _scan_sql(body: str, path: Path, first_line: int) -> tuple[str, list[str]]:
                 i += 1
                 continue
             name = m.group(1) or m.group(2)
-            if name not in names:
-                names.append(name)
-            out.append(f"${names.index(name) + 1}")
+            number = numbers.setdefault(name, len(numbers) + 1)
+            out.append(f"${number}")
             i = m.end()
         elif ch == ";":
             ended_at = i
@@ -214,25 +229,48 @@ def _scan_sql(body: str, path: Path, first_line: int) -> tuple[str, list[str]]:
         else:
             out.append(ch)
             i += 1
-    query = "".join(out).strip()
-    if not re.sub(r"--[^\n]*|/\*.*?\*/", "", query, flags=re.S).strip():
+    raw = "".join(out)  # comments are white space in it
+    query = raw.strip()
+    if not query:
         raise _err(path, first_line, "the Dataclip has no SQL after its header")
-    return query, names
+    return query, list(numbers), raw[: len(raw) - len(raw.lstrip())].count("\n")
+
+
+def _read(path: Path) -> str:
+    """The file's text; larger than :data:`MAX_FILE_BYTES`, not UTF-8 or unreadable is a
+    ConfigError naming it (nothing beyond the bound is read)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", location=str(path)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"larger than {MAX_FILE_BYTES:,} bytes: a Dataclip is one query, not data",
+            location=str(path),
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", location=str(path)) from None
+    if "\x00" in text:
+        raise ConfigError("holds a NUL byte: not a text file", location=str(path))
+    # As Path.read_text does: universal newlines.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def parse_dataclip(path: Path) -> Dataclip:
     """Parse one ``.sql`` file strictly."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError("not UTF-8 text", location=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", location=str(path)) from None
+    text = _read(path)
     lines = text.splitlines()
     values: dict[str, Any] = {}
     where: dict[str, int] = {}
     params: list[Param] = []
     expectations: list[Expectation] = []
+    # Continuation lines are collected and joined once (a long header stays linear).
+    more: dict[str, list[str]] = {}
+    notes: dict[int, list[str]] = {}  # expectation index -> its why: lines
+    declared: set[str] = set()
     last: str | None = None
     n = 0
     for n, raw in enumerate(lines, start=1):
@@ -244,7 +282,7 @@ def parse_dataclip(path: Path) -> Dataclip:
             continue
         cont = _CONTINUATION.match(line)
         if cont and last in _CONTINUABLE:
-            values[last] += " " + cont.group("value").strip()
+            more.setdefault(last, []).append(cont.group("value").strip())
             continue
         if cont and last in ("expect", "warn"):
             why = _WHY.match(cont.group("value").strip())
@@ -255,12 +293,11 @@ def parse_dataclip(path: Path) -> Dataclip:
                     f"a line under '{last}:' is its note and starts with 'why:' "
                     "(e.g. '--   why: what writes such rows')",
                 )
-            expectations[-1] = expectations[-1].with_note(why.group("value").strip())
+            notes[len(expectations) - 1] = [why.group("value").strip()]
             last = "why"
             continue
         if cont and last == "why":
-            e = expectations[-1]
-            expectations[-1] = e.with_note(f"{e.note} {cont.group('value').strip()}")
+            notes[len(expectations) - 1].append(cont.group("value").strip())
             continue
         m = _HEADER.match(line)
         if not m:
@@ -283,8 +320,9 @@ def parse_dataclip(path: Path) -> Dataclip:
         where.setdefault(key, n)
         if key == "param":
             p = _parse_param(value, path, n)
-            if any(q.name == p.name for q in params):
+            if p.name in declared:
                 raise _err(path, n, f"param {p.name}: declared twice")
+            declared.add(p.name)
             params.append(p)
         elif key in ("expect", "warn"):
             try:
@@ -298,6 +336,10 @@ def parse_dataclip(path: Path) -> Dataclip:
     else:
         n = len(lines) + 1
     header_lines = n - 1
+    for key, extra in more.items():
+        values[key] = " ".join([values[key], *extra])
+    for index, note in notes.items():
+        expectations[index] = expectations[index].with_note(" ".join(note))
     for required in ("id", "title"):
         if required not in values:
             raise _err(path, 1, f"the header has no '-- {required}:' line")
@@ -335,8 +377,7 @@ def parse_dataclip(path: Path) -> Dataclip:
     else:
         returns = shapes.pop() if shapes else "rows"
     body = "\n".join(lines[header_lines:])
-    query, bind_names = _scan_sql(body, path, header_lines + 1)
-    declared = {p.name for p in params}
+    query, bind_names, lead = _scan_sql(body, path, header_lines + 1)
     for name in bind_names:
         if name not in declared:
             raise _err(
@@ -345,11 +386,23 @@ def parse_dataclip(path: Path) -> Dataclip:
                 f":{name} is used but not declared",
                 hint=f"add '-- param: {name} text required' to the header",
             )
+    used = set(bind_names)
     for p in params:
-        if p.name not in bind_names:
+        if p.name not in used:
             raise _err(
                 path, where["param"], f"param {p.name} is declared but the SQL never uses :{p.name}"
             )
+    refused = refusal(query)
+    if refused is not None:
+        at = header_lines + 1 + lead
+        if refused.offset is not None:
+            at += query.encode("utf-8")[: refused.offset].count(b"\n")
+        raise _err(
+            path,
+            at,
+            refused.message,
+            hint="a Dataclip is one SELECT that only reads; it was not run",
+        )
     return Dataclip(
         id=check_id,
         title=values["title"],

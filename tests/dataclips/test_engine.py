@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -339,18 +340,21 @@ def _count(url: str, sql: str) -> object:
 
 
 def test_writes_are_refused_and_nothing_changes(pg_url: str, clip_dir) -> None:  # type: ignore[no-untyped-def]
+    # The parser refuses each at load (tests/dataclips/test_readonly.py); run as Dataclips
+    # made in code, past the parser, the read-only transaction still refuses them.
     seed(pg_url)
     before = _count(pg_url, "SELECT count(*) FROM keys")
-    catalog = _custom(
-        clip_dir,
-        W1="DELETE FROM keys",
-        W2="UPDATE keys SET name = 'gone'",
-        W3="CREATE TABLE stolen (x int)",
-        W4="WITH d AS (DELETE FROM keys RETURNING 1) SELECT count(*) FROM d",
-        W5="INSERT INTO \"User\" (id, email, password) VALUES ('x', 'x@x', 'x') RETURNING id",
-        W6="SELECT set_config('default_transaction_read_only', 'off', false)",
-        W7="SELECT count(*) AS n FROM keys",
-    )
+    catalog = _custom(clip_dir, W7="SELECT count(*) AS n FROM keys")
+    writes = {
+        "W1": "DELETE FROM keys",
+        "W2": "UPDATE keys SET name = 'gone'",
+        "W3": "CREATE TABLE stolen (x int)",
+        "W4": "WITH d AS (DELETE FROM keys RETURNING 1) SELECT count(*) FROM d",
+        "W5": "INSERT INTO \"User\" (id, email, password) VALUES ('x', 'x@x', 'x') RETURNING id",
+        "W6": "SELECT set_config('default_transaction_read_only', 'off', false)",
+    }
+    for check_id, query in writes.items():
+        catalog.checks[check_id] = replace(catalog.get("W7"), id=check_id, query=query)
     run = run_dataclips(
         catalog,
         ["W1", "W2", "W3", "W4", "W5", "W6", "W7"],
@@ -382,17 +386,19 @@ def test_a_quote_laden_param_is_data_not_sql(pg_url: str, shipped: Catalog) -> N
 
 
 def test_syntax_error_and_timeout_are_the_checks_error_not_the_runs(pg_url: str, clip_dir) -> None:  # type: ignore[no-untyped-def]
+    # A syntax error is now the catalogue's (exit 2 at load, test_readonly.py); one the
+    # server finds (an unknown column) is still the check's own error.
     catalog = _custom(
         clip_dir,
-        S1="SELEC 1",
-        S2="SELECT pg_sleep(5)",
+        S1="SELECT no_such_column FROM generate_series(1, 2) g",
+        S2="SELECT count(*) FROM generate_series(1, 1000000000)",
         S3="-- expect: ok = 1\nSELECT 1 AS ok",
     )
     run = run_dataclips(
         catalog, ["S1", "S2", "S3"], pg_url, settings=DataclipSettings(statement_timeout_ms=100)
     )
     assert run.result("S1").verdict == "error"
-    assert "syntax error" in (run.result("S1").error or "")
+    assert "no_such_column" in (run.result("S1").error or "")
     assert run.result("S2").verdict == "error"
     assert "statement_timeout after 100 ms" in (run.result("S2").error or "")
     assert run.result("S3").verdict == "pass"
@@ -452,7 +458,6 @@ def test_unreachable_database_is_a_database_error_without_secrets(shipped: Catal
     assert info.value.exit_code == 3
 
 
-_GATE = 4242  # the advisory lock key the concurrency test holds its checks on
 # How often the test looks at pg_locks while it waits for the checks to queue up: a poll
 # interval, not a timing anything depends on (the wait ends on what the server shows, or
 # fails after a minute).
@@ -460,12 +465,12 @@ _POLL_SECONDS = 0.05
 
 
 def _waiting_on_gate(conn: psycopg.Connection[tuple[object, ...]], expected: int) -> set[int]:
-    """The backends waiting for the gate lock, once ``expected`` of them wait at once."""
+    """The backends waiting for the gate table's lock, once ``expected`` of them wait."""
     deadline = time.monotonic() + 60
     while True:
         rows = conn.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted",
-            (_GATE,),
+            "SELECT pid FROM pg_locks WHERE locktype = 'relation'"
+            " AND relation = 'dataclips_gate'::regclass AND NOT granted",
         ).fetchall()
         waiting = {int(str(r[0])) for r in rows}
         if len(waiting) >= expected or time.monotonic() > deadline:
@@ -474,11 +479,13 @@ def _waiting_on_gate(conn: psycopg.Connection[tuple[object, ...]], expected: int
 
 
 def test_checks_run_concurrently_on_separate_bounded_connections(pg_url: str, clip_dir) -> None:  # type: ignore[no-untyped-def]
-    # Every check first waits for an advisory lock the test holds: the checks in flight at
-    # once are exactly the backends the server shows waiting for it (no clock involved).
+    # Every check first reads a table the test holds locked: the checks in flight at once
+    # are exactly the backends the server shows waiting for it (no clock involved).
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE dataclips_gate (x int)")
     body = (
         "-- returns: one-row\n"
-        f"SELECT pg_backend_pid() AS pid FROM pg_advisory_xact_lock_shared({_GATE})"
+        "SELECT pg_backend_pid() AS pid, (SELECT count(*) FROM dataclips_gate) AS n"
     )
     catalog = _custom(clip_dir, **{f"K{i}": body for i in range(4)})
     ids = [f"K{i}" for i in range(4)]
@@ -496,12 +503,11 @@ def test_checks_run_concurrently_on_separate_bounded_connections(pg_url: str, cl
             except BaseException as exc:
                 errors.append(exc)
 
-        with psycopg.connect(pg_url, autocommit=True) as gate:
-            gate.execute("SELECT pg_advisory_lock(%s)", (_GATE,))
+        with psycopg.connect(pg_url, autocommit=True) as gate, gate.transaction():
+            gate.execute("LOCK TABLE dataclips_gate IN ACCESS EXCLUSIVE MODE")
             worker = threading.Thread(target=run, daemon=True)
             worker.start()
             waiting = _waiting_on_gate(gate, concurrency)
-            gate.execute("SELECT pg_advisory_unlock(%s)", (_GATE,))
         worker.join(timeout=120)
         assert not errors and len(runs) == 1, errors
         rows = [runs[0].result(i).rows[0] for i in ids]
