@@ -1,8 +1,15 @@
 """Database adapter: every connection keycliq opens to an app's PostgreSQL goes through here.
 
-- ``connect`` opens a psycopg connection with a connect timeout, a few retries with
-  backoff on transient failures (never on bad credentials), an ``application_name``, and
-  (by default) a read-only session with ``statement_timeout`` and ``lock_timeout``.
+- ``connect`` opens a psycopg connection with a connect timeout, an ``application_name``,
+  and (by default) a read-only session with ``statement_timeout`` and ``lock_timeout``.
+- One bounded attempt for a database that has not answered yet: the first connection to a
+  target in this process is tried once (``connect_timeout`` bounds it); connections started
+  meanwhile by other threads (the Dataclip workers) wait for its outcome instead of knocking
+  too. When it fails, every later ``connect`` to that target in the next
+  :data:`UNREACHABLE_FOR` seconds fails at once with the same :class:`DatabaseError`
+  (a checklist's seven Dataclip items and the gate do not each wait out a timeout). A
+  target that answered before is retried (a few attempts, backoff) on transient failures,
+  never on bad credentials.
 - TLS is required for any host that is not local: ``sslmode`` becomes ``require`` unless the
   URL already asks for ``require``/``verify-ca``/``verify-full``; ``sslmode=disable`` towards a
   remote host is refused. Local means a unix socket, ``localhost``, ``127.0.0.1`` or ``::1``.
@@ -26,6 +33,8 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -42,6 +51,7 @@ _TLS_MODES = frozenset({"require", "verify-ca", "verify-full"})
 # SQLSTATE classes that mean "the server or the connection", not "this statement".
 _CONNECTION_CLASSES = ("08", "53", "57P", "58", "XX")
 CONNECT_ATTEMPTS = 3
+UNREACHABLE_FOR = 60.0  # seconds a failed target is answered from memory
 CANCEL_TIMEOUT = 2.0  # seconds to wait for the server to acknowledge a cancel request
 
 
@@ -168,6 +178,48 @@ def _transient(exc: Exception) -> bool:
     )
 
 
+@dataclass
+class _Target:
+    """What this process knows of one database (keyed by its connection string)."""
+
+    answered: bool = False
+    failure: DatabaseError | None = None
+    failed_at: float = 0.0
+    trying: threading.Event | None = None
+
+
+_targets: dict[str, _Target] = {}
+_targets_lock = threading.Lock()
+
+
+def forget_targets() -> None:
+    """Forget which databases answered or failed (a new run in a long-lived process)."""
+    with _targets_lock:
+        _targets.clear()
+
+
+def _claim(key: str) -> tuple[_Target, bool]:
+    """The target's record and whether this caller makes the first attempt. Raises the
+    remembered failure of a target that failed recently; waits while another thread
+    makes the first attempt."""
+    while True:
+        with _targets_lock:
+            target = _targets.setdefault(key, _Target())
+            failure = target.failure
+            if failure is not None and time.monotonic() - target.failed_at < UNREACHABLE_FOR:
+                raise DatabaseError(
+                    failure.message + " (earlier in this run; not tried again)",
+                    hint=failure.hint,
+                )
+            if target.answered:
+                return target, False
+            if target.trying is None:
+                target.trying = threading.Event()
+                return target, True
+            trying = target.trying
+        trying.wait()
+
+
 def connect(
     url: str,
     *,
@@ -185,11 +237,9 @@ def connect(
     The session settings are applied with one round trip right after connecting (``SET``
     outside a transaction, so a check that changes them inside its own transaction gets them
     back on ``ROLLBACK``). Raises :class:`DatabaseError` (exit 3) when the database cannot be
-    reached after ``attempts`` tries, and :class:`UsageError` for a malformed URL.
+    reached, and :class:`UsageError` for a malformed URL. ``attempts`` applies to a database
+    that answered before in this process; one that has not is tried once (see the module).
     """
-    import time
-
-    import psycopg
 
     info = conninfo(
         url, connect_timeout=max(1, round(connect_timeout)), application_name=application_name
@@ -203,6 +253,38 @@ def connect(
         settings.append(f"SET max_parallel_workers_per_gather = {int(parallel_workers)}")
     if read_only:
         settings.append("SET default_transaction_read_only = on")
+    target, first = _claim(conninfo(url))
+    if first:
+        attempts = 1
+    try:
+        conn = _open(info, url, attempts, settings, autocommit=autocommit, read_only=read_only)
+    except DatabaseError as exc:
+        with _targets_lock:
+            target.failure, target.failed_at = exc, time.monotonic()
+        raise
+    else:
+        with _targets_lock:
+            target.answered, target.failure = True, None
+    finally:
+        if first:
+            with _targets_lock:
+                assert target.trying is not None
+                target.trying.set()
+                target.trying = None
+    return conn
+
+
+def _open(
+    info: str,
+    url: str,
+    attempts: int,
+    settings: list[str],
+    *,
+    autocommit: bool,
+    read_only: bool,
+) -> psycopg.Connection[Any]:
+    import psycopg
+
     try:
         delay = 0.2
         for attempt in range(1, max(1, attempts) + 1):

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from keycliq_ops.base.errors import CommandError, KeycliqError, WebError
+from keycliq_ops.base.errors import (
+    CommandError,
+    DatabaseError,
+    KeycliqError,
+    QueryError,
+    WebError,
+)
 from keycliq_ops.base.redact import Redactor, redact_url
 from keycliq_ops.checklists.results import CheckSummary
 
@@ -158,7 +164,13 @@ def run_dataclip_item(
     fail_on_warn: bool,
     redactor: Redactor,
 ) -> CheckOutcome:
-    """Run the Dataclips; the item passes on the engine's ``ok`` (and no warn if asked)."""
+    """Run the Dataclips; the item passes on the engine's ``ok`` (and no warn if asked).
+
+    An outside failure is not a verdict on the item: a database that cannot be reached (or
+    is lost mid-run) raises :class:`~keycliq_ops.base.errors.DatabaseError` (exit 3) and
+    ends the run. The
+    database adapter tries an unreachable database once per run, so this is one bounded
+    wait, not one per item."""
     names = ", ".join(ids)
     try:
         url = database_url()
@@ -169,6 +181,13 @@ def run_dataclip_item(
     redactor.add(url)
     try:
         outcome = runner(ids, url, params)
+    except DatabaseError as exc:
+        if isinstance(exc, QueryError):
+            return CheckOutcome(False, f"Dataclips {names}: not run", reason=redactor(exc.message))
+        raise DatabaseError(
+            redactor(f"Dataclips {names}: {exc.message}"),
+            hint=redactor(exc.hint) if exc.hint else None,
+        ) from None
     except KeycliqError as exc:
         return CheckOutcome(False, f"Dataclips {names}: not run", reason=redactor(exc.message))
     checks = [

@@ -15,7 +15,6 @@ Retries, pacing, pagination and streams: see :mod:`keycliq_ops.adapters.heroku.t
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -25,6 +24,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from keycliq_ops.adapters.heroku import deadlines
 from keycliq_ops.adapters.heroku.auth import DEFAULT_API_URL, Token, resolve_credentials
 from keycliq_ops.adapters.heroku.resources import (
     Account,
@@ -40,7 +40,12 @@ from keycliq_ops.adapters.heroku.resources import (
     RateLimits,
     Release,
 )
-from keycliq_ops.adapters.heroku.transport import MAX_PAGE, Transport
+from keycliq_ops.adapters.heroku.transport import (
+    CALL_TIMEOUT,
+    MAX_PAGE,
+    RETRY_BUDGET,
+    Transport,
+)
 from keycliq_ops.base.errors import HerokuError
 
 M = TypeVar("M", bound=BaseModel)
@@ -57,7 +62,13 @@ def _range(field: str, *, newest_first: bool, limit: int | None) -> str:
 
 
 class HerokuClient:
-    """A Platform API session. Thread-safe: independent calls may run concurrently."""
+    """A Platform API session. Thread-safe: independent calls may run concurrently.
+
+    ``timeout``: longest silence on a socket; ``call_timeout``: one attempt of a request,
+    its answer read to the end; ``retry_budget``: all attempts of one call and the waits
+    between them (after it: HerokuError, exit 3). ``stream_timeout``: longest silence on a
+    stream (a stream's overall deadline is ``stream_lines(..., deadline=)``).
+    """
 
     def __init__(
         self,
@@ -68,7 +79,9 @@ class HerokuClient:
         timeout: float = 30.0,
         stream_timeout: float = 300.0,
         max_retries: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
+        call_timeout: float = CALL_TIMEOUT,
+        retry_budget: float = RETRY_BUDGET,
+        sleep: Callable[[float], None] = deadlines.sleep,
         two_factor_code: str | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -82,6 +95,8 @@ class HerokuClient:
             timeout=timeout,
             stream_timeout=stream_timeout,
             max_retries=max_retries,
+            call_timeout=call_timeout,
+            retry_budget=retry_budget,
             sleep=sleep,
             rng=rng,
         )
@@ -319,6 +334,9 @@ class HerokuClient:
             body["dyno_name"] = dyno_name
         return self._one(LogSession, "POST", f"/apps/{_p(app)}/log-sessions", json=body)
 
-    def stream_lines(self, url: str, *, reconnect: bool = True) -> Iterator[str]:
-        """Lines of an ``output_stream_url`` / ``logplex_url`` as they arrive."""
-        return self._t.stream_lines(url, reconnect=reconnect)
+    def stream_lines(
+        self, url: str, *, reconnect: bool = True, deadline: float | None = None
+    ) -> Iterator[str]:
+        """Lines of an ``output_stream_url`` / ``logplex_url`` as they arrive; ``deadline``
+        (seconds) bounds the whole stream (None: until it ends, e.g. ``logs --tail``)."""
+        return self._t.stream_lines(url, reconnect=reconnect, deadline=deadline)

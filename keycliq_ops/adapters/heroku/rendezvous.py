@@ -13,14 +13,17 @@ from __future__ import annotations
 import re
 import socket
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
-from keycliq_ops.base.errors import HerokuError
+from keycliq_ops.adapters.heroku import deadlines
+from keycliq_ops.base.errors import HerokuError, Interrupted
 
 EXIT_MARKER = "\uffff heroku-command-exit-status: "
 _EXIT_LINE = re.compile(r"\uffff heroku-command-exit-status: (\d+)")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+CONNECT_TIMEOUT = 30.0
 
 
 def with_exit_marker(command: str) -> str:
@@ -28,32 +31,75 @@ def with_exit_marker(command: str) -> str:
 
 
 def read_attached(
-    attach_url: str, on_line: Callable[[str], None], *, timeout: float = 600.0
+    attach_url: str,
+    on_line: Callable[[str], None],
+    *,
+    timeout: float = 600.0,
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> int:
-    """Stream the dyno's output lines to ``on_line``; return the exit status."""
+    """Stream the dyno's output lines to ``on_line``; return the exit status.
+
+    ``timeout`` bounds the whole session (connecting included): a dyno still talking, or
+    silent, after it is a HerokuError (exit 3). Every socket wait is sliced
+    (:mod:`.deadlines`), so :func:`.deadlines.abort_all` ends it within a fraction of a
+    second (Interrupted)."""
     parts = urlsplit(attach_url)
     if parts.scheme != "rendezvous" or not parts.hostname or not parts.port:
         raise HerokuError(f"unexpected attach_url scheme {parts.scheme!r}")
     secret = parts.path.lstrip("/")
+    ends = time.monotonic() + timeout
+    sock: socket.socket | None = None
     try:
-        raw = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
-        sock: socket.socket = raw
-        if parts.hostname not in _LOOPBACK:
-            sock = ssl.create_default_context().wrap_socket(raw, server_hostname=parts.hostname)
-        with sock:
-            sock.sendall(secret.encode() + b"\r\n")
-            return _read(sock.makefile("rb"), on_line)
+        with deadlines.bounded(ends):
+            sock = deadlines.connect(parts.hostname, parts.port, min(connect_timeout, timeout))
+            if parts.hostname not in _LOOPBACK:
+                sock = deadlines.handshake(
+                    sock, ssl.create_default_context(), parts.hostname, connect_timeout
+                )
+            deadlines.sendall(sock, secret.encode() + b"\r\n")
+            return _read(_lines(sock), on_line)
+    except deadlines.AbortedIO:
+        raise Interrupted("interrupted while reading the one-off dyno's output") from None
+    except TimeoutError:
+        if time.monotonic() >= ends:
+            raise HerokuError(
+                f"the one-off dyno gave no exit status within {timeout:g}s; stopped waiting",
+                hint="the command may still be running: see `heroku ps` and `heroku logs`",
+            ) from None
+        raise HerokuError(
+            f"could not reach the one-off dyno at {parts.hostname}:{parts.port} "
+            f"within {connect_timeout:g}s",
+            hint="the command may still be running: see `heroku ps` and `heroku logs`",
+        ) from None
     except (OSError, ssl.SSLError) as exc:
         raise HerokuError(
             f"lost the one-off dyno's output ({type(exc).__name__})",
             hint="the command may still be running: see `heroku ps` and `heroku logs`",
         ) from None
+    finally:
+        if sock is not None:
+            sock.close()
 
 
-def _read(stream: object, on_line: Callable[[str], None]) -> int:
+def _lines(sock: socket.socket) -> Iterator[bytes]:
+    """The socket's bytes split into lines (the last one may lack its newline)."""
+    pending = b""
+    while True:
+        chunk = deadlines.recv(sock, 65536)
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line + b"\n"
+    if pending:
+        yield pending
+
+
+def _read(stream: Iterable[bytes], on_line: Callable[[str], None]) -> int:
     first = True
     status: int | None = None
-    for raw in stream:  # type: ignore[attr-defined]
+    for raw in stream:
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if first and line == "rendezvous":
             first = False
