@@ -1,7 +1,9 @@
 """The git adapter: the few questions keycliq asks of a checkout, and the deploy push.
 
 Every git failure becomes :class:`~keycliq_ops.base.errors.GitError` carrying git's own message
-and a hint. git runs with ``LC_ALL=C`` (messages keycliq parses are English) and
+and a hint; what the user must fix in the checkout (git not installed, not a git repository,
+no commits yet) is the usage error :class:`~keycliq_ops.base.errors.CheckoutError` (exit 2).
+git runs with ``LC_ALL=C`` (messages keycliq parses are English) and
 ``GIT_TERMINAL_PROMPT=0`` (a missing credential fails instead of waiting for a password).
 URLs with credentials in git's output are redacted before they reach a caller. Quick local
 queries (``git config``, ``rev-parse``) give up after :data:`QUICK_TIMEOUT` seconds.
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from keycliq_ops.base.errors import GitError
+from keycliq_ops.base.errors import CheckoutError, GitError
 from keycliq_ops.base.redact import redact_url
 
 QUICK_TIMEOUT = 10.0  # seconds: a local question (config, rev-parse, symbolic-ref)
@@ -101,18 +103,21 @@ def run_git(
         raise GitError(f"git {args[0]} did not answer within {timeout:g}s") from None
     except FileNotFoundError:
         if cwd is not None and not cwd.is_dir():
-            raise GitError(f"git {args[0]}: no folder {cwd}") from None
-        raise GitError(
+            raise CheckoutError(f"git {args[0]}: no folder {cwd}") from None
+        raise CheckoutError(
             "git is not installed (or not on PATH)", hint="install git and run again"
         ) from None
     except OSError as exc:
         raise GitError(f"cannot run git {args[0]}: {exc.strerror or exc}") from None
     if check and proc.returncode != 0:
         message = _last_error(proc.stderr or proc.stdout)
-        hint = None
         if "not a git repository" in message:
-            hint = "run keycliq inside your KeyCliq checkout (or pass --config)"
-        raise GitError(f"git {args[0]}: {message}", hint=hint)
+            raise CheckoutError(
+                f"git {args[0]}: {message}",
+                hint="run keycliq inside your KeyCliq checkout (or pass --config), "
+                "or make this folder one: git init && git add -A && git commit",
+            )
+        raise GitError(f"git {args[0]}: {message}")
     return proc
 
 
@@ -188,8 +193,9 @@ class Repo:
             timeout=QUICK_TIMEOUT,
         )
         if proc.returncode != 0:
-            raise GitError(
-                f"{self.root} has no commits yet", hint="commit your work before deploying"
+            raise CheckoutError(
+                f"{self.root} has no commits yet",
+                hint="commit your work before deploying: git add -A && git commit",
             )
         return proc.stdout.strip()
 
@@ -365,7 +371,9 @@ class Repo:
                 env=_env(),
             )
         except FileNotFoundError:
-            raise GitError("git is not installed (or not on PATH)") from None
+            raise CheckoutError(
+                "git is not installed (or not on PATH)", hint="install git and run again"
+            ) from None
         output: list[str] = []
         try:
             assert proc.stdout is not None

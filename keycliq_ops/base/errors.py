@@ -108,6 +108,15 @@ class GitError(ExternalError):
     """git refused or failed."""
 
 
+class CheckoutError(GitError):
+    """The folder cannot serve as a checkout: git is not installed, the folder is not a git
+    repository (or does not exist), or the repository has no commits yet. The user's to
+    fix, so a usage error (exit 2), not an outside failure; still a GitError for callers
+    to whom git is optional."""
+
+    exit_code = EXIT_USAGE
+
+
 class DatabaseError(ExternalError):
     """The database could not be reached or a query failed for a reason outside the check."""
 

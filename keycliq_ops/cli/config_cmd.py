@@ -23,11 +23,14 @@ app = typer.Typer(
 
 @app.command(
     "validate",
-    help="Check keycliq.yaml; print what is wrong with file:line.\n\n"
+    help="Check keycliq.yaml, and that the checklists and Dataclip ids it names (and the "
+    "Dataclips those checklists run) are in the catalogues; print what is wrong with "
+    "file:line.\n\n"
     "Example: keycliq -c ./keycliq.yaml config validate",
 )
 def validate(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     loaded = load(ctx)
+    loaded.check_references()
     envs = list(loaded.config.environments)
     if as_json:
         emit_json({"ok": True, "path": str(loaded.path), "environments": envs})

@@ -118,17 +118,19 @@ FAULT_HELP = (
     "Creates pipeline keycliq with keycliq-staging and keycliq-production (each with its own "
     "database), writes the sample repository with keycliq.yaml, and deploys its first commit "
     "to both apps. When a sandbox is already running, prints its exports (and adds --fault "
-    "faults to it).\n\n"
+    "faults to it); a --seed or --deploy other than the one it was started with is refused "
+    "(exit 2): restart with `keycliq sandbox down` first.\n\n"
     'Example: eval "$(keycliq sandbox up --seed 1)"',
 )
 def up(
     fault: list[str] = typer.Option([], "--fault", help=FAULT_HELP),
-    deploy: str = typer.Option(
-        "baseline",
+    deploy: str | None = typer.Option(
+        None,
         "--deploy",
-        help="What both apps run at start: `baseline` (the sample's first commit: tables, no "
-        "indexes; main is one commit ahead), `head` (main), or `none` (no release yet). "
-        "Example: --deploy head",
+        help="What both apps run at start: `baseline` (the default: the sample's first "
+        "commit: tables, no indexes; main is one commit ahead), `head` (main), or `none` (no "
+        "release yet). Example: --deploy head",
+        show_default=False,
     ),
     seed: int | None = typer.Option(
         None,
@@ -145,7 +147,7 @@ def up(
 
     from keycliq_ops.base.errors import UsageError
 
-    if deploy not in ("baseline", "head", "none"):
+    if deploy not in (None, "baseline", "head", "none"):
         raise UsageError(f"--deploy {deploy!r}: use baseline, head or none")
     require_standin()
     from keycliq_ops.standin.daemon import down as stop

@@ -206,6 +206,77 @@ class LoadedConfig:
 
         return load_catalog(self.dataclips_dir)
 
+    def check_references(self) -> None:
+        """Everything keycliq.yaml names in the catalogues exists, as a deploy will need it:
+        each environment's Dataclip gate (``dataclips``, or the default for its stage), its
+        checklist (``checklist``, or the one named after it) and the Dataclips that
+        checklist's items run. A ConfigError (exit 2) at the setting's file:line, listing
+        the known ids; a broken checklist or Dataclip file is its own file:line."""
+        catalog = self.dataclip_catalog()
+        known = {i.lower() for i in catalog.ids()}
+        listed = ", ".join(catalog.ids()) or "none"
+        hint = f"the Dataclip catalogue is {self.dataclips_dir.describe()}"
+        for name, env in self.config.environments.items():
+            for i, clip_id in enumerate(env.effective_dataclips()):
+                if clip_id.lower() in known:
+                    continue
+                if env.dataclips is not None:
+                    loc: tuple[str | int, ...] = ("environments", name, "dataclips", i)
+                    what = f"unknown Dataclip {clip_id!r}"
+                else:
+                    loc = ("environments", name, "dataclips")
+                    what = f"unknown Dataclip {clip_id!r} (the default for {env.stage})"
+                raise ConfigError(
+                    f"{what} (known: {listed})",
+                    location=self.where(*loc),
+                    field=_dotted(loc),
+                    hint=hint + "; set environments.NAME.dataclips to the ids to run",
+                )
+            self._check_checklist(name, known, listed, hint)
+
+    def _check_checklist(self, env_name: str, known: set[str], listed: str, hint: str) -> None:
+        from keycliq_ops.base.yamlfile import load_yaml
+        from keycliq_ops.checklists.files import load_checklist
+        from keycliq_ops.checklists.items import DataclipItem
+
+        catalog = self.checklist_catalog()
+        name = self.config.environments[env_name].checklist
+        if name is None:
+            if not (self.checklists_dir / f"{env_name}.yaml").exists():
+                return  # as a deploy decides: no checklist for this environment
+            name = env_name
+        try:
+            path = catalog.find(name)
+        except UsageError:
+            loc = ("environments", env_name, "checklist")
+            raise ConfigError(
+                f"unknown checklist {name!r} (known: {', '.join(catalog.names()) or 'none'})",
+                location=self.where(*loc),
+                field=_dotted(loc),
+                hint=f"a checklist is a file NAME.yaml in {self.checklists_dir.describe()}",
+            ) from None
+        checklist = load_checklist(path)
+        for si, section in enumerate(checklist.sections):
+            for ii, item in enumerate(section.items):
+                if not isinstance(item, DataclipItem):
+                    continue
+                for k, clip_id in enumerate(item.dataclips):
+                    if clip_id.lower() in known:
+                        continue
+                    where = ("sections", si, "items", ii, "dataclips", k)
+                    raise ConfigError(
+                        f"item {item.id} names unknown Dataclip {clip_id!r} (known: {listed})",
+                        location=load_yaml(path).where(where),
+                        field=_dotted(where),
+                        hint=hint,
+                    )
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    from keycliq_ops.base.yamlfile import format_loc
+
+    return format_loc(loc)
+
 
 def load_config(path: Path | None = None) -> LoadedConfig:
     """Load the config at ``path``, else ``KEYCLIQ_CONFIG``, else the nearest keycliq.yaml."""

@@ -56,6 +56,8 @@ class SandboxState:
     deployed: str | None = None
     faults: list[str] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
+    seed: int | None = None  # --seed it was started with (None: not seeded)
+    deploy: str = "baseline"  # --deploy it was started with
 
     def exports(self) -> dict[str, str]:
         return {
@@ -131,11 +133,36 @@ def _api(state: SandboxState, method: str, path: str, body: Any = None) -> Any:
 
 
 # --------------------------------------------------------------------------- up
+def _refuse_other_options(
+    existing: SandboxState, deploy: str | None, seed_scale: int | None, faults: list[str]
+) -> None:
+    """A usage error when ``up`` asks for a start the running sandbox did not have (its
+    data is seeded once, its apps deployed once): say so and how to restart, rather than
+    hand back a sandbox that is not what was asked for."""
+    differs: list[str] = []
+    if seed_scale is not None and seed_scale != existing.seed:
+        was = f"with --seed {existing.seed}" if existing.seed is not None else "without --seed"
+        differs.append(f"--seed {seed_scale} (it was started {was})")
+    if deploy is not None and deploy != existing.deploy:
+        differs.append(f"--deploy {deploy} (it was started with --deploy {existing.deploy})")
+    if not differs:
+        return
+    asked = [f"--seed {seed_scale}"] if seed_scale is not None else []
+    asked += [f"--deploy {deploy}"] if deploy is not None else []
+    asked += [f"--fault {spec}" for spec in faults]
+    raise usage(
+        f"a sandbox is already running (pid {existing.pid}, {existing.url}) and cannot take "
+        + " or ".join(differs),
+        hint="restart it with those options (this deletes its state): "
+        f"keycliq sandbox down && keycliq sandbox up {' '.join(asked)}",
+    )
+
+
 def up(
     home: Path,
     *,
     faults: list[str],
-    deploy: str = "baseline",
+    deploy: str | None = None,
     seed_scale: int | None = None,
     timeout: float = 300,
     progress: Callable[[str], None] = lambda _: None,
@@ -143,6 +170,9 @@ def up(
 ) -> tuple[SandboxState, bool]:
     """Start the sandbox (or reuse the running one); (state, started_now).
 
+    ``deploy`` (default ``baseline``) and ``seed_scale`` decide how a new sandbox starts; a
+    running one is reused only when they are not given or match how it was started (else a
+    usage error saying how to restart it). ``faults`` are added to a running sandbox.
     ``answers`` is the text of the sample repository's ``keycliq-answers.yaml`` (rendered by
     the CLI glue from keycliq's shipped checklists).
     """
@@ -153,6 +183,7 @@ def up(
     _check_home(home)
     existing = read_state(home)
     if existing is not None and _alive(existing.pid):
+        _refuse_other_options(existing, deploy, seed_scale, faults)
         if faults:
             _api(existing, "POST", "/_sandbox/faults", {"faults": faults})
             existing.faults += faults
@@ -165,7 +196,7 @@ def up(
     (home / MARKER).write_text("keycliq sandbox state folder; `keycliq sandbox down` deletes it\n")
     read_fd, write_fd = os.pipe()
     args = [sys.executable, "-m", "keycliq_ops.standin.daemon", "--home", str(home)]
-    args += ["--ready-fd", str(write_fd), "--deploy", deploy]
+    args += ["--ready-fd", str(write_fd), "--deploy", deploy or "baseline"]
     args += [f"--fault={spec}" for spec in faults]
     if answers is not None:
         atomic_write(home / ANSWERS_FILE, answers)
@@ -322,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             apps=[done.apps.staging.name, done.apps.production.name],
             deployed=done.deployed,
             faults=list(args.fault),
+            seed=args.seed,
+            deploy=args.deploy,
         )
         atomic_write(home / STATE_FILE, json.dumps(asdict(state), indent=2), mode=0o600)
         tell(ready=asdict(state))

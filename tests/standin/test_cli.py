@@ -68,6 +68,14 @@ def test_up_status_push_down(env: dict[str, str], tmp_path: Path) -> None:
         again = keycliq("sandbox", "up", env=env)
         assert again.returncode == 0 and _exports(again.stdout) == exports
         assert "already running" in again.stderr
+        same = keycliq("sandbox", "up", "--deploy", "baseline", env=env)
+        assert same.returncode == 0 and _exports(same.stdout) == exports
+
+        # what the running sandbox cannot honour is refused, not silently ignored
+        seeded = keycliq("sandbox", "up", "--seed", "1", env=env)
+        assert seeded.returncode == 2 and not seeded.stdout
+        assert "cannot take --seed 1 (it was started without --seed)" in seeded.stderr
+        assert "keycliq sandbox down && keycliq sandbox up --seed 1" in seeded.stderr
 
         pushed = subprocess.run(
             ["git", "push", "heroku-staging", "main:main"],
