@@ -120,6 +120,23 @@ def _judge(record: StoredRecord, env: str) -> GateFinding:
 
 
 @dataclass
+class PromotionProgress:
+    """What the promotion's steps learn that the next ones and the ledger need: each
+    target's release version before the POST, why the promotion's status was unreadable,
+    and the commit production really runs when it is not the gated one (the record says
+    so: ``record_fields`` are the run's ledger fields, written at completion)."""
+
+    record_fields: dict[str, Any]
+    before: dict[str, int | None] = field(default_factory=dict)
+    status_lost: str | None = None
+    promoted_commit: str | None = None
+
+    def record_commit(self, commit: str) -> None:
+        self.promoted_commit = commit
+        self.record_fields["commit"] = commit
+
+
+@dataclass
 class PromotionPlan:
     """What a promotion will do, learnt without changing anything."""
 
@@ -139,6 +156,10 @@ class PromotionPlan:
     finding: GateFinding
     override: str | None = None
     notes: list[str] = field(default_factory=list)
+    source_slug_id: str | None = None  # the gated release's slug (Cedar)
+    production_slug_id: str | None = None
+    auto_rollback: bool = False
+    progress: PromotionProgress = field(default_factory=lambda: PromotionProgress({}))
 
     @property
     def override_used(self) -> bool:
@@ -174,6 +195,26 @@ class PromotionPlan:
                 f"{self.ahead_detail}",
                 hint="`git fetch` the shared remote, then promote again",
             )
+
+    def check_no_deploy_running(self, ledger: Ledger) -> None:
+        """GateFailed while a deploy of the source environment is running per the ledger (a
+        start record with no completion whose process is alive on this host, or, from
+        another host, younger than the ledger's staleness): it may change what the
+        source runs between the gate and the promotion."""
+        from keycliq_ops.ledger import Filters
+
+        running = ledger.latest(
+            1, Filters(environment=self.source_env, action="deploy", status="running")
+        )
+        if not running:
+            return
+        start = running[0].start
+        raise GateFailed(
+            f"a deploy of {self.source_env} is running (ledger {start.id}, pid {start.pid} "
+            f"on {start.host}, commit {_short(start.commit)}): the promotion would take "
+            f"whatever {self.source_app} runs when it lands",
+            hint="wait for that deploy to finish, then promote; `keycliq ledger list` shows it",
+        )
 
     def targets_text(self) -> str:
         return ", ".join(t.app for t in self.targets)
@@ -253,6 +294,13 @@ def prepare_promote(
             "(no build of its slug, no commit in its description)",
             hint="`keycliq status` shows what each environment runs",
         )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        src_rel_f = pool.submit(client.release, source.app, src.release.id)
+        prod_rel_f = (
+            pool.submit(client.release, session.app, prod.release.id) if prod.release else None
+        )
+        src_rel = src_rel_f.result()
+        prod_rel = prod_rel_f.result() if prod_rel_f is not None else None
     targets = [PromotionApp(app=a.name, app_id=a.id) for a in apps]
     if session.app not in {t.app for t in targets}:
         raise GateFailed(
@@ -287,6 +335,8 @@ def prepare_promote(
         finding=judge_staging_record(session.ledger, source_env, commit),
         override=override,
         notes=notes,
+        source_slug_id=src_rel.slug.id if src_rel.slug else None,
+        production_slug_id=prod_rel.slug.id if prod_rel is not None and prod_rel.slug else None,
     )
 
 
@@ -317,13 +367,24 @@ def compare_commits(
 def promote_action(session: Session, options: PromoteOptions) -> Action[PromotionPlan]:
     """Promote what the source environment runs to ``session``'s (read-only until run)."""
     plan = prepare_promote(session, source_env=options.source, override=options.override)
+    plan.auto_rollback = options.auto_rollback
     session = session.for_commit(plan.commit)
     gates = Gates(session, options.skip)
-    resume = (
-        last_unfinished(session.ledger, "promote", session.env_name, commit=plan.commit)
-        if options.resume
-        else None
-    )
+    unfinished = last_unfinished(session.ledger, "promote", session.env_name, commit=plan.commit)
+    resume = unfinished if options.resume else None
+    if resume is None and unfinished is not None and _promoted_by(plan, unfinished):
+        # A re-run after a run that promoted and did not finish its checks (it died, or
+        # lost the promotion's status): continue it; never promote a second time.
+        resume = unfinished
+        plan.notes.append(
+            f"production already runs {_short(plan.commit)} ({plan.source_env}'s slug), "
+            f"promoted by ledger run {unfinished.ref or unfinished.id}, whose checks did not "
+            "pass: continuing that run (nothing is promoted again)"
+        )
+    if resume is not None:
+        started = _before_of(session.ledger, resume)
+        if started is not None:
+            plan.progress.before = {session.app: started}
     before = plan.production_release
     now = f"v{before.version} @ {_short(plan.production_commit)}" if before else "no release"
 
@@ -331,6 +392,7 @@ def promote_action(session: Session, options: PromoteOptions) -> Action[Promotio
         then = outcome.follow_up
         return {
             "promotion_id": outcome.facts.promotion_id,
+            "promoted_commit": plan.progress.promoted_commit,
             "rollback_command": rollback_command(outcome),
             "rollback": then.summary() if then is not None else None,
         }
@@ -348,6 +410,7 @@ def promote_action(session: Session, options: PromoteOptions) -> Action[Promotio
         )
 
     fields: dict[str, Any] = {"override_reason": plan.override} if plan.override_used else {}
+    plan.progress.record_fields = fields
     return Action(
         name="promote",
         session=session,
@@ -386,9 +449,33 @@ def promote_action(session: Session, options: PromoteOptions) -> Action[Promotio
 
 
 def rollback_command(outcome: ActionOutcome[PromotionPlan]) -> str | None:
-    """When the checks after the promotion failed (the new code runs in production): the
-    command that returns production to what ran before."""
+    """When production runs what it must not (the checks after the promotion failed, or it
+    runs code that did not pass the gate): the command that returns it to what ran before."""
     result = outcome.result
-    if result.outcome == "failed" and result.failed_step in CHECK_STEPS:
+    if result.outcome != "failed":
+        return None
+    if result.failed_step in CHECK_STEPS:
+        return outcome.prepared.rollback_command()
+    release = result.step("release")
+    if result.failed_step == "release" and release and release.data.get("rollback_needed"):
         return outcome.prepared.rollback_command()
     return None
+
+
+def _promoted_by(plan: PromotionPlan, record: StoredRecord) -> bool:
+    """Did the unfinished run of ``record`` promote what production now runs? Production
+    carries the source's gated slug (or, with no slug to compare, its commit)."""
+    if plan.ahead != "same":
+        return False
+    if plan.source_slug_id is not None:
+        return plan.production_slug_id == plan.source_slug_id
+    return True
+
+
+def _before_of(ledger: Ledger, record: StoredRecord) -> int | None:
+    """Production's release version before the run of ``record`` promoted (its start's
+    details)."""
+    start = ledger.find(record.ref) if record.ref else record
+    details = (start or record).details.get("promotion")
+    value = details.get("production_release_before") if isinstance(details, dict) else None
+    return value if isinstance(value, int) else None
