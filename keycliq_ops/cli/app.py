@@ -27,7 +27,7 @@ from keycliq_ops.cli import (
     secrets_cmd,
     status_cmd,
 )
-from keycliq_ops.cli.common import state
+from keycliq_ops.cli.common import install_masking, state
 
 app = typer.Typer(
     name="keycliq",
@@ -86,6 +86,8 @@ def _root(
         is_eager=True,
     ),
 ) -> None:
+    # The output boundary: from here on, nothing reaches stdout or stderr with a secret.
+    install_masking()
     state(ctx).config_path = config
 
 

@@ -11,6 +11,8 @@ from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, out, state
 from keycliq_ops.cli.envopt import ENV_ARGUMENT, ENV_OPTION
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from keycliq_ops.checklists import ChecklistPlan, ChecklistResult
     from keycliq_ops.config import LoadedConfig
     from keycliq_ops.config.loading import CatalogFolders
@@ -260,6 +262,7 @@ def run(
     import sys
 
     from keycliq_ops.base.errors import UsageError
+    from keycliq_ops.base.redact import known_secrets
     from keycliq_ops.checklists import (
         AnswersPrompter,
         ChecklistContext,
@@ -299,6 +302,8 @@ def run(
     if app_url is None and target.app and not dry_run and "app_url" in cl.variables_used():
         with heroku_client() as heroku:
             app_url = heroku.app(target.app).web_url
+    if loaded is not None and target.app and not dry_run:
+        _learn_secrets(loaded)
     store = StateStore(state_path(loaded.root)) if loaded is not None else None
     earlier = None
     if resume:
@@ -331,8 +336,8 @@ def run(
         actor=who,
         cwd=root,
         on_event=lambda event: render_event(err(), event),
-        record=store.save if store is not None else None,
-        secrets=[database_url] if database_url else [],
+        record=_masked_saver(store.save) if store is not None else None,
+        secrets=[*known_secrets(), *([database_url] if database_url else [])],
     )
     if dry_run:
         plan = plan_checklist(cl, context, resume=earlier)
@@ -347,6 +352,32 @@ def run(
     else:
         _print_result(result)
     result.raise_for_verdict()
+
+
+def _learn_secrets(loaded: LoadedConfig) -> None:
+    """Know both apps' secret config values before anything is asked: a typed reason, a
+    command's output or a check's rows may quote one (no Heroku credentials: nothing to
+    learn, and the run may not need Heroku at all)."""
+    from keycliq_ops.base.errors import KeycliqError
+    from keycliq_ops.cli.common import heroku_client, learn_app_secrets
+
+    try:
+        client = heroku_client()
+    except KeycliqError:
+        return
+    with client:
+        learn_app_secrets(loaded, client)
+
+
+def _masked_saver(save: Callable[[ChecklistResult], None]) -> Callable[[ChecklistResult], None]:
+    """``save`` of a copy of the result with the secrets in play masked (a reason typed by
+    a person may hold one; the state file must not)."""
+    from keycliq_ops.base.redact import mask_tree
+
+    def masked(result: ChecklistResult) -> None:
+        save(type(result).model_validate(mask_tree(result.model_dump(mode="json"))))
+
+    return masked
 
 
 def _dyno_runner(app: str | None, make: Any, client: Any) -> Any:

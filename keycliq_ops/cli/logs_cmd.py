@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, heroku_client, load, out
+from keycliq_ops.cli.common import (
+    JSON_OPTION,
+    emit_json,
+    err,
+    heroku_client,
+    learn_app_secrets,
+    load,
+    out,
+)
 from keycliq_ops.cli.envopt import ENV_ARGUMENT, ENV_OPTION
 
 if TYPE_CHECKING:
@@ -130,6 +138,7 @@ def logs(
     counted = Summary()
     interrupted = False
     with heroku_client() as client:
+        learn_app_secrets(loaded, client)  # a line may quote either app's secrets
         events = read_logs(client, target.app, lines=lines, tail=tail, source=source, dyno=dyno)
         try:
             for event in events:
@@ -200,6 +209,7 @@ def watch(
         since = "from now" if from_now else "since its current release"
         err().print(f"watching {target.app} ({env}) for {duration.strip()}, {since}…")
     with heroku_client() as client:
+        learn_app_secrets(loaded, client)
         try:
             result = run_watch(
                 client,
@@ -226,9 +236,13 @@ def watch(
 
 # ------------------------------------------------------------------------------ rendering
 def _json_line(event: LogEvent) -> None:
+    import json
     import sys
 
-    sys.stdout.write(event.model_dump_json() + "\n")
+    from keycliq_ops.base.redact import mask_tree
+
+    line = json.dumps(mask_tree(event.model_dump(mode="json")), separators=(",", ":"))
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
 
 

@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, heroku_client, load, out
+from keycliq_ops.cli.common import (
+    JSON_OPTION,
+    emit_json,
+    err,
+    heroku_client,
+    learn_app_secrets,
+    load,
+    out,
+)
 from keycliq_ops.cli.envopt import ENV_OPTION
 
 if TYPE_CHECKING:
@@ -129,6 +137,7 @@ def run(
     env = pick_env(loaded, env_opt, what=f"keycliq playbook run {playbook.name}")
     target = loaded.env(env)
     with heroku_client() as client:
+        learn_app_secrets(loaded, client)  # the log read may quote either app's secrets
         report = run_playbook(
             playbook,
             env,

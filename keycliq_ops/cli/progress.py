@@ -12,6 +12,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from keycliq_ops.base.redact import mask_text, mask_tree
+
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
@@ -39,7 +41,7 @@ class JsonSink:
         self._stream = stream or sys.stdout
 
     def __call__(self, event: StepEvent) -> None:
-        self._stream.write(json.dumps(event.to_json(), default=str) + "\n")
+        self._stream.write(json.dumps(mask_tree(event.to_json()), default=str) + "\n")
         self._stream.flush()
 
     def close(self) -> None:
@@ -53,7 +55,7 @@ class PlainSink:
         self._stream = stream or sys.stderr
 
     def _w(self, text: str) -> None:
-        self._stream.write(text + "\n")
+        self._stream.write(mask_text(text) + "\n")
         self._stream.flush()
 
     def __call__(self, event: StepEvent) -> None:
@@ -121,9 +123,10 @@ class RichSink:
             self._current, self._title = event.step, event.title or ""
             self._lines, self._note, self._t0 = [], "", time.monotonic()
         elif event.kind == "line" and event.text is not None:
-            self._lines.append(event.text)
+            # masked before it is cropped to the width (a cut value would show its start)
+            self._lines.append(mask_text(event.text))
         elif event.kind == "note" and event.text is not None:
-            self._note = event.text
+            self._note = mask_text(event.text)
         elif event.kind == "finish" and event.record is not None:
             r = event.record
             mark, style = _MARK.get(r.status, ("?", ""))
@@ -135,7 +138,7 @@ class RichSink:
             self._live.console.print(line)
             if r.status in ("failed", "aborted"):
                 for tail in r.output_tail[-15:]:
-                    self._live.console.print(Text("    " + tail, style="dim"))
+                    self._live.console.print(Text("    " + mask_text(tail), style="dim"))
                 if r.hint:
                     self._live.console.print(Text(f"  hint: {r.hint}", style="yellow"))
             self._current = None

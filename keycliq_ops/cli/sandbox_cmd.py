@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, out
+from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, out, write_for_eval
 
 app = typer.Typer(
     help="A local Heroku stand-in (API, git remotes, embedded PostgreSQL) with the sample "
@@ -172,11 +172,16 @@ def up(
             with standin_errors():
                 stop(home)
             raise
+    # The exports are for `eval` in the user's shell: the stand-in's own token (a local,
+    # throwaway credential) is written whole, past the output masking.
     if as_json:
-        emit_json({"started": started, "home": str(home), "pid": state.pid, **state.exports()})
+        import json
+
+        data = {"started": started, "home": str(home), "pid": state.pid, **state.exports()}
+        write_for_eval(json.dumps(data) + "\n")
         return
     for name, value in state.exports().items():
-        typer.echo(f"export {name}={shlex.quote(value)}")
+        write_for_eval(f"export {name}={shlex.quote(value)}\n")
     err().print(
         f"[green]sandbox ready[/]: {state.url} (pid {state.pid}); sample repo {state.repo}; "
         "stop it with `keycliq sandbox down`"

@@ -76,7 +76,11 @@ class Scrubber:
             self.add(value)
 
     def text(self, value: str) -> str:
-        for secret in self._secrets:
+        from keycliq_ops.base.redact import known_secrets
+
+        # Its own values, and whatever secret this process has learnt (config vars read,
+        # the token): longest first, so a value that contains another is masked whole.
+        for secret in sorted({*self._secrets, *known_secrets()}, key=len, reverse=True):
             if secret in value:
                 value = value.replace(secret, mask(secret))
         if "://" in value:

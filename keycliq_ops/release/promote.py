@@ -269,9 +269,9 @@ def prepare_promote(
         status_f = pool.submit(collect_status, session.loaded, client, repo)
         account_f = pool.submit(session.account)
         coupling_f = pool.submit(client.app_pipeline_coupling, source.app)
-        # Read now so that the app's secrets are known to the ledger's scrubber before any
-        # output (a release phase's) can be recorded.
-        vars_f = pool.submit(session.config_vars)
+        # Read now (both apps: a checklist answer may quote either) so that their secrets
+        # are known to the ledger's scrubber before any output can be recorded.
+        vars_f = pool.submit(session.prefetch_config_vars)
         report, coupling = status_f.result(), coupling_f.result()
         account_f.result()
         vars_f.result()

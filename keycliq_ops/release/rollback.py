@@ -123,7 +123,7 @@ def prepare_rollback(
     with ThreadPoolExecutor(max_workers=3) as pool:
         releases_f = pool.submit(client.releases, app, limit=RELEASE_WINDOW)
         account_f = pool.submit(ctx.account)
-        vars_f = pool.submit(ctx.config_vars)  # the scrubber learns the app's secrets now
+        vars_f = pool.submit(ctx.prefetch_config_vars)  # the scrubber learns every app's secrets
         releases = releases_f.result()
         account_f.result()
         vars_f.result()
