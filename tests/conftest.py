@@ -25,6 +25,9 @@ import pytest
 from keycliq_ops.standin.pgembed import PostgresServer, start_postgres
 from tests.hermetic import make_hermetic
 
+# The fault matrix's tried/survived counts, printed by the controlling process (xdist).
+pytest_plugins = ["tests.faults.summary"]
+
 
 @pytest.fixture(autouse=True)
 def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -59,17 +59,19 @@ def wait_for(
         interval = min(interval * 1.5, MAX_INTERVAL)
 
 
-def stream_into(client: HerokuClient, url: str | None, io: StepIO) -> int:
+def stream_into(
+    client: HerokuClient, url: str | None, io: StepIO, *, deadline: float | None = None
+) -> int:
     """Copy a live output stream into the step's output; returns the lines read.
 
-    A stream that cannot be read (cut for good, gone) is noted, not fatal: the status is
-    what decides, and it is fetched afterwards.
+    A stream that cannot be read (cut for good, gone, or still open at ``deadline``
+    seconds) is noted, not fatal: the status is what decides, and it is fetched afterwards.
     """
     if not url:
         return 0
     count = 0
     try:
-        for line in client.stream_lines(url):
+        for line in client.stream_lines(url, deadline=deadline):
             io.line(line)
             count += 1
     except HerokuError as exc:
@@ -88,7 +90,7 @@ def follow_build(
 ) -> Build:
     if build.status in FINAL_BUILD:
         return build
-    stream_into(client, build.output_stream_url, io)
+    stream_into(client, build.output_stream_url, io, deadline=timeout)
     return wait_for(
         lambda: client.build(app, build.id),
         lambda b: b.status in FINAL_BUILD,
@@ -112,7 +114,7 @@ def follow_release(
     if release.status in FINAL_RELEASE:
         return release
     if stream:
-        stream_into(client, release.output_stream_url, io)
+        stream_into(client, release.output_stream_url, io, deadline=timeout)
     return wait_for(
         lambda: client.release(app, release.id),
         lambda r: r.status in FINAL_RELEASE,

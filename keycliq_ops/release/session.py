@@ -18,7 +18,7 @@ from pathlib import Path
 from threading import Lock
 from typing import TYPE_CHECKING
 
-from keycliq_ops.base.errors import GitError
+from keycliq_ops.base.errors import CheckoutError
 
 if TYPE_CHECKING:
     from keycliq_ops.adapters.git import Repo
@@ -75,9 +75,12 @@ class Session:
         return self.loaded.root
 
     def checkout(self) -> Repo:
-        """The git checkout (GitError when the session has none)."""
+        """The git checkout (CheckoutError, exit 2, when the session has none)."""
         if self.repo is None:
-            raise GitError(f"{self.root} is not a git checkout")
+            raise CheckoutError(
+                f"{self.root} is not a git checkout",
+                hint="run keycliq inside your KeyCliq checkout (or pass --config)",
+            )
         return self.repo
 
     def for_commit(self, commit: str) -> Session:
