@@ -104,6 +104,45 @@ def create_database(admin_url: str, name: str, *, replace: bool = True) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def create_app_database(admin_url: str, name: str, password: str) -> None:
+    """(Re-)create database ``name`` owned by a login role of the same name that is not a
+    superuser and cannot create databases or roles: what Heroku Postgres gives an app."""
+    from psycopg import sql
+
+    _check_name(name)
+    role = sql.Identifier(name)
+    with connect(admin_url, action=f"creating database {name!r} and its role") as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(role))
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(role))
+        conn.execute(
+            sql.SQL(
+                "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+                "NOBYPASSRLS PASSWORD {}"
+            ).format(role, sql.Literal(password))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
+        # On Heroku each app's database is a server of its own: no other app's role gets in.
+        conn.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(role))
+
+
+def drop_role(admin_url: str, name: str) -> None:
+    from psycopg import sql
+
+    _check_name(name)
+    with connect(admin_url, action=f"dropping role {name!r}") as conn:
+        # Its databases go first (a snapshot's template copies belong to it too).
+        owned = conn.execute(
+            "SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba"
+            " WHERE r.rolname = %s",
+            (name,),
+        ).fetchall()
+        for (datname,) in owned:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(datname))
+            )
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
 def drop_database(admin_url: str, name: str) -> None:
     from psycopg import sql
 
@@ -127,11 +166,23 @@ def copy_database(admin_url: str, source: str, target: str) -> None:
             " WHERE datname = %s AND pid <> pg_backend_pid()",
             (source,),
         )
+        # The copy keeps the owner the target had (an app's own role), else the source's.
+        row = conn.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname IN (%s, %s)"
+            " ORDER BY datname = %s DESC LIMIT 1",
+            (target, source, target),
+        ).fetchone()
+        owner = row[0] if row else None
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(target))
         )
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(target), sql.Identifier(source)
-            )
+        create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(target), sql.Identifier(source)
         )
+        if owner:
+            create = sql.SQL("{} OWNER {}").format(create, sql.Identifier(owner))
+        conn.execute(create)
+        if owner and owner == target:  # an app's own database: its own role only
+            conn.execute(
+                sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(target))
+            )

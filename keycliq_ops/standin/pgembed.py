@@ -30,6 +30,16 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
+def _as_user(url: str, user: str, password: str) -> str:
+    """``url`` logging in as ``user`` with ``password`` (socket and TCP URLs alike)."""
+    from urllib.parse import quote
+
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 @dataclass
 class PostgresServer:
     """A running server: ``admin_url`` reaches its maintenance database."""
@@ -49,10 +59,23 @@ class PostgresServer:
         create_database(self.admin_url, name, replace=replace)
         return self.url_for(name)
 
-    def drop_database(self, name: str) -> None:
-        from keycliq_ops.standin.pgclient import drop_database
+    def create_app_database(self, name: str) -> str:
+        """Create (or re-create) database ``name`` owned by a role of its own that is not a
+        superuser (as Heroku Postgres gives an app); return the URL that logs in as it."""
+        import secrets
+
+        from keycliq_ops.standin.pgclient import create_app_database
+
+        password = secrets.token_hex(16)
+        create_app_database(self.admin_url, name, password)
+        return _as_user(self.url_for(name), name, password)
+
+    def drop_database(self, name: str, *, role: bool = False) -> None:
+        from keycliq_ops.standin.pgclient import drop_database, drop_role
 
         drop_database(self.admin_url, name)
+        if role:
+            drop_role(self.admin_url, name)
 
     def stop(self) -> None:
         """Stop a server this process started (an external one is left alone)."""

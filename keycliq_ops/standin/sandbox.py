@@ -131,7 +131,7 @@ class Sandbox:
                 self._postgres.stop()
             else:
                 for name in self._databases:
-                    self._postgres.drop_database(name)
+                    self._postgres.drop_database(name, role=True)
             self._databases.clear()
 
     def __enter__(self) -> Sandbox:
@@ -199,7 +199,7 @@ class Sandbox:
     ) -> AppRow:
         """An app with its own database and KeyCliq config vars, coupled at ``stage``."""
         db = f"{self._prefix}_{name.replace('-', '_')}"
-        url = self.postgres.create_database(db)
+        url = self.postgres.create_app_database(db)  # its own role, not a superuser
         self._databases.append(db)
         app = self.engine.create_app(name, database_name=db)
         word = secrets.choice(["curly", "rigid", "shallow", "vertical"])
