@@ -1,7 +1,10 @@
 """Entry point: ``keycliq`` and ``python -m keycliq_ops``.
 
 This module is the single error boundary: a :class:`KeycliqError` from anywhere becomes
-one line on stderr (plus a hint) and its exit code; Ctrl-C becomes exit 130 with one line.
+one line on stderr (plus a hint) and its exit code; Ctrl-C (SIGINT) becomes exit 130 and a
+SIGTERM (CI cancelling a job) exit 143, each with one line. Both signals raise
+``KeyboardInterrupt`` (noted first, so that a release records ``aborted`` with the right
+exit code: see ``keycliq_ops.release.stepper.interruption``).
 It imports nothing heavy, and answers ``--version`` without loading the CLI framework.
 
 The global ``-c/--config FILE`` may also be given after the command name
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:
@@ -65,19 +70,27 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(f"keycliq {__version__}\n")
         return
 
-    from keycliq_ops.base.errors import EXIT_INTERNAL, KeycliqError
+    from keycliq_ops.base.errors import EXIT_INTERNAL, Interrupted, KeycliqError
+    from keycliq_ops.release.stepper import interruption
 
+    restore = _catch_signals()
     try:
         from keycliq_ops.cli.app import app
 
         app(args=args, prog_name="keycliq")
+    except Interrupted as exc:
+        _fail(exc.message, exc.hint, interruption()[0])
     except KeycliqError as exc:
         _fail(exc.message, exc.hint, exc.exit_code)
     except KeyboardInterrupt:
-        _fail("interrupted", None, 130)
+        code, words = interruption()
+        _fail(words, None, code)
     except SystemExit as exc:
-        if exc.code == 130:
-            sys.stderr.write("interrupted\n")
+        if exc.code in (130, 143):  # the CLI framework turns KeyboardInterrupt into 130
+            code, words = interruption()
+            sys.stderr.write(f"{words}\n")
+            sys.stderr.flush()
+            raise SystemExit(code) from None
         raise
     except Exception as exc:
         if os.environ.get("KEYCLIQ_DEBUG"):
@@ -87,6 +100,37 @@ def main(argv: list[str] | None = None) -> None:
             "run again with KEYCLIQ_DEBUG=1 to see the traceback, and report it",
             EXIT_INTERNAL,
         )
+    finally:
+        restore()
+
+
+def _catch_signals() -> Callable[[], None]:
+    """SIGINT and SIGTERM raise ``KeyboardInterrupt``, the signal noted first; returns
+    what puts the previous handlers back. An ignored signal (a background job's SIGINT)
+    stays ignored; outside the main thread nothing is changed."""
+    import signal
+    import threading
+
+    from keycliq_ops.release.stepper import forget_signals, note_signal
+
+    forget_signals()
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def on_signal(signum: int, _frame: object) -> None:
+        note_signal(signum)
+        raise KeyboardInterrupt
+
+    previous: dict[signal.Signals, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, on_signal)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+    return restore
 
 
 if __name__ == "__main__":

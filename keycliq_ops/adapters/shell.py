@@ -19,9 +19,10 @@ Example::
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import subprocess
-import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,13 +63,20 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         pass  # the group's leader exited and its id was reused: nothing of ours is left
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the command's process group; SIGKILL it if it has not exited after a grace."""
+def _stop(proc: subprocess.Popen[bytes], reader: _Lines | None = None) -> None:
+    """SIGTERM the command's process group, reading what it still prints; SIGKILL what is
+    left of the group after a grace. Returns once the command's process has exited."""
     _signal_group(proc.pid, signal.SIGTERM)
+    grace = time.monotonic() + KILL_GRACE
     try:
-        proc.wait(timeout=KILL_GRACE)
+        if reader is not None:
+            reader.read_until(grace)
+        proc.wait(timeout=max(0.0, grace - time.monotonic()))
     except subprocess.TimeoutExpired:
-        _signal_group(proc.pid, signal.SIGKILL)
+        pass
+    finally:
+        _signal_group(proc.pid, signal.SIGKILL)  # also children that ignored SIGTERM
+        proc.wait()
 
 
 def run(
@@ -110,32 +118,79 @@ def run(
         raise CommandError(f"cannot run {name}", reason="not-executable") from None
     except OSError as exc:
         raise CommandError(f"cannot run {name}: {exc.strerror or exc}", reason="os") from None
-    timed_out = threading.Event()
-
-    def overran() -> None:
-        if proc.poll() is None:
-            timed_out.set()
-            _stop(proc)
-
-    watchdog = threading.Timer(timeout, overran)
-    watchdog.daemon = True
     kept: deque[str] = deque(maxlen=max(1, keep_lines))
-    watchdog.start()
+
+    def emit(raw: bytes) -> None:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        kept.append(line)
+        if on_line is not None:
+            on_line(line)
+
+    assert proc.stdout is not None
+    reader = _Lines(proc.stdout.fileno(), emit)
+    deadline = time.monotonic() + timeout
+    finished = False
     try:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            kept.append(line)
-            if on_line is not None:
-                on_line(line)
-        code = proc.wait()
+        # The deadline holds whatever the command does: print or not, exit while a
+        # background child keeps the pipe open, or close the pipe and run on.
+        finished = reader.read_until(deadline) and _waited(proc, deadline)
     finally:
-        watchdog.cancel()
-        if proc.poll() is None:  # interrupted (Ctrl-C) or on_line raised: stop it
-            _stop(proc)
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
-    if timed_out.is_set():
+        if not finished:  # its time is up, Ctrl-C, or on_line raised: stop the group
+            _stop(proc, reader)
+        else:
+            _signal_group(proc.pid, signal.SIGKILL)  # what it left behind in its group
+        reader.flush()
+        proc.stdout.close()
+    if not finished:
         return CommandResult(None, "\n".join(kept), True, timeout)
-    return CommandResult(code, "\n".join(kept), False, timeout)
+    return CommandResult(proc.returncode, "\n".join(kept), False, timeout)
+
+
+class _Lines:
+    """The command's output pipe, read without blocking past a deadline, as lines."""
+
+    def __init__(self, fd: int, emit: Callable[[bytes], None]) -> None:
+        self._fd = fd
+        self._emit = emit
+        self._partial = b""
+        self.closed = False
+        os.set_blocking(fd, False)
+
+    def read_until(self, deadline: float) -> bool:
+        """Read until the pipe closes (True) or ``deadline`` passes (False)."""
+        with selectors.DefaultSelector() as sel:
+            sel.register(self._fd, selectors.EVENT_READ)
+            while not self.closed:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if sel.select(min(left, 1.0)):
+                    self._read()
+        return True
+
+    def _read(self) -> None:
+        try:
+            chunk = os.read(self._fd, 65536)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.closed = True
+            return
+        *lines, self._partial = (self._partial + chunk).split(b"\n")
+        for line in lines:
+            self._emit(line)
+
+    def flush(self) -> None:
+        """The last line, when the output did not end with a newline."""
+        if self._partial:
+            line, self._partial = self._partial, b""
+            self._emit(line)
+
+
+def _waited(proc: subprocess.Popen[bytes], deadline: float) -> bool:
+    """Whether the command's process exited before ``deadline`` (its pipe is closed)."""
+    try:
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return False
+    return True

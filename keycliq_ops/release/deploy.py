@@ -22,6 +22,32 @@ from keycliq_ops.release.lifecycle import Action, Confirmation, last_unfinished
 from keycliq_ops.release.session import Session
 
 
+def _nothing_to_resume(session: Session) -> None:
+    """``--resume`` with no unfinished deploy of the commit: a usage error (exit 2) that says
+    what the last deploy of the environment was, rather than silently running it all."""
+    from keycliq_ops.base.errors import UsageError
+
+    commit, env = session.commit[:8], session.env_name
+    last = next(
+        (
+            r
+            for r in session.ledger.iter(reverse=True)
+            if r.action == "deploy" and r.environment == env and r.outcome != "running"
+        ),
+        None,
+    )
+    if last is not None and last.commit == session.commit:
+        why = f"the last deploy of {commit} to {env} succeeded ({last.ref or last.id})"
+    elif last is not None:
+        why = f"the last deploy to {env} was of {(last.commit or '?')[:8]}, not {commit}"
+    else:
+        why = f"the ledger has no deploy of {commit} to {env}"
+    raise UsageError(
+        f"--resume: nothing to resume: {why}",
+        hint=f"run `keycliq deploy {env}` without --resume to deploy it (again)",
+    )
+
+
 @dataclass
 class DeployOptions:
     strict: bool = False
@@ -38,6 +64,8 @@ def deploy_action(session: Session, options: DeployOptions) -> Action[DeployOpti
         if options.resume
         else None
     )
+    if options.resume and resume is None:
+        _nothing_to_resume(session)
     return Action(
         name="deploy",
         session=session,

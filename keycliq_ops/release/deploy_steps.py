@@ -203,12 +203,31 @@ class PreflightStep(StepBase):
             ),
             None,
         )
-        if known is not None and latest[0].version > known:
+        if known is not None and latest[0].version > known and not _ours(s, latest[0].id):
             return (
                 f"{s.app} is at v{latest[0].version} but the ledger's last record is "
                 f"v{known}: someone released from elsewhere"
             )
         return None
+
+
+def _ours(s: Session, release_id: str) -> bool:
+    """Whether a release was made by the build of a commit keycliq pushed to this app (a run
+    that was interrupted before it recorded the release, e.g. during the push)."""
+    try:
+        builds = s.client.builds(s.app, limit=20)
+    except KeycliqError:
+        return False
+    commit = next(
+        (b.source_blob.version for b in builds if b.release and b.release.id == release_id),
+        None,
+    )
+    if not commit:
+        return False
+    return any(
+        r.app == s.app and r.action == "deploy" and r.commit == commit
+        for r in s.ledger.iter(reverse=True)
+    )
 
 
 @dataclass
@@ -234,7 +253,7 @@ class TestsStep(StepBase):
                 tests.command,
                 cwd=s.root,
                 timeout=tests.timeout,
-                env={**os.environ, "CI": os.environ.get("CI", "true")},
+                env=_test_environment(s),
                 on_line=io.line,
             )
         except CommandError as exc:
@@ -251,6 +270,23 @@ class TestsStep(StepBase):
                 hint="fix the tests (output above), then deploy again",
             )
         return StepOutcome(detail=f"`{_brief(tests.command)}` passed")
+
+
+def _test_environment(s: Session) -> dict[str, str]:
+    """This process's environment for the test command, without the Heroku token: not
+    HEROKU_API_KEY, nor any variable holding its value (the tests never need it, and a
+    test that prints its environment must not show it). ``CI`` is set when unset."""
+    token = getattr(s.client, "_token", None)
+    secrets = {os.environ.get("HEROKU_API_KEY"), token.reveal() if token is not None else None}
+    secrets.discard(None)
+    secrets.discard("")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name != "HEROKU_API_KEY" and value not in secrets
+    }
+    env.setdefault("CI", "true")
+    return env
 
 
 @dataclass
@@ -295,11 +331,36 @@ class PushStep(StepBase):
                     f"the build of {_short(s.commit)} failed on {s.app}",
                     hint="read the build output above; fix and deploy again",
                 ) from None
-            raise exc
+            if self._build_goes_on(s) or self._deployed(s) == s.commit:
+                # The push's connection ended early (its output cut), not the build: the
+                # Build step follows the build Heroku is running.
+                note = (
+                    f"git push ended early ({exc.message}), but {s.app} is building "
+                    f"{_short(s.commit)}: following the build"
+                )
+                io.note("warning: " + note)
+                return StepOutcome(
+                    detail=f"{remote} main = {_short(s.commit)} (push output cut short)",
+                    data={"remote": remote, "forced": self.force, "cut": True},
+                    warnings=[note],
+                )
+            raise GitError(
+                exc.message,
+                hint=f"no build of {_short(s.commit)} started on {s.app} (none failed): read "
+                "git's output above; deploy again",
+            ) from None
         return StepOutcome(
             detail=f"{remote} main = {_short(s.commit)}",
             data={"remote": remote, "forced": self.force, "migrations": watch.migrations},
         )
+
+    @staticmethod
+    def _build_goes_on(s: Session) -> bool:
+        try:
+            builds = s.client.builds(s.app, limit=20)
+        except KeycliqError:
+            return False
+        return any(b.source_blob.version == s.commit and b.status == "pending" for b in builds)
 
     @staticmethod
     def _failed_build(s: Session) -> bool:

@@ -26,7 +26,17 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from keycliq_ops.base.errors import EXIT_INTERNAL
 from keycliq_ops.release.session import Session
-from keycliq_ops.release.stepper import Facts, RunResult, Sink, Step, StepRecord, StepRunner
+from keycliq_ops.release.stepper import (
+    RESUME_HINT,
+    Facts,
+    RunResult,
+    Sink,
+    Step,
+    StepRecord,
+    StepRunner,
+    interruption,
+    signals_held,
+)
 
 if TYPE_CHECKING:
     from keycliq_ops.checklists import ChecklistResult
@@ -218,19 +228,45 @@ def run_action(checked: Checked[P], sink: Sink) -> ActionOutcome[P]:
     actor_root = s.repo.root if s.repo is not None else s.root
     runner = StepRunner(action.steps, sink)
     recorded: list[StepRecord] = []
-    with environment_lock(s.root, s.env_name, action.name):
-        start = s.ledger.begin(
-            action.name,
-            s.env_name,
-            app=s.app,
-            commit=s.commit or None,
-            branch=s.branch,
-            actor=detect_actor(actor_root),
-            details=details,
+
+    def complete(start: StoredRecord, result: RunResult | None) -> StoredRecord:
+        facts = runner.facts
+        steps = result.steps if result is not None else recorded
+        return s.ledger.complete(
+            start,
+            result.outcome if result is not None else "failed",
+            result.exit_code if result is not None else EXIT_INTERNAL,
+            actor=detect_actor(actor_root, s.heroku_email),
+            steps=[step.model_dump(mode="json") for step in steps],
+            build_id=facts.build.id if facts.build else None,
+            release_id=facts.release.id if facts.release else None,
+            release_version=facts.release.version if facts.release else None,
+            checklist=facts.checklist.model_dump(mode="json") if facts.checklist else None,
+            dataclips=list(facts.dataclips),
+            error=result.error if result is not None else "internal error",
+            details={**details, "warnings": warnings_of(action, facts)},
             **action.ledger_fields,
         )
+
+    late = False  # a signal came while the completion was written: raised afterwards
+    with environment_lock(s.root, s.env_name, action.name):
+        begun: StoredRecord | None = None
         result: RunResult | None = None
+        interrupted = False
         try:
+            with signals_held() as held:  # the start record is written whole
+                begun = s.ledger.begin(
+                    action.name,
+                    s.env_name,
+                    app=s.app,
+                    commit=s.commit or None,
+                    branch=s.branch,
+                    actor=detect_actor(actor_root),
+                    details=details,
+                    **action.ledger_fields,
+                )
+            if held.came:
+                raise KeyboardInterrupt
             result = runner.run(
                 s,
                 skip=action.skip,
@@ -238,38 +274,76 @@ def run_action(checked: Checked[P], sink: Sink) -> ActionOutcome[P]:
                 facts=checked.facts,
                 on_step=recorded.append,
             )
+        except KeyboardInterrupt:
+            if begun is None:
+                raise  # nothing was recorded, nothing was done
+            interrupted = True  # between two steps, or after the last one
         finally:
-            # Even on an unexpected error, never leave only a `running` record behind.
-            facts = runner.facts
-            steps = result.steps if result is not None else recorded
-            end = s.ledger.complete(
-                start,
-                result.outcome if result is not None else "failed",
-                result.exit_code if result is not None else EXIT_INTERNAL,
-                actor=detect_actor(actor_root, s.heroku_email),
-                steps=[step.model_dump(mode="json") for step in steps],
-                build_id=facts.build.id if facts.build else None,
-                release_id=facts.release.id if facts.release else None,
-                release_version=facts.release.version if facts.release else None,
-                checklist=facts.checklist.model_dump(mode="json") if facts.checklist else None,
-                dataclips=list(facts.dataclips),
-                error=result.error if result is not None else "internal error",
-                details={**details, "warnings": warnings_of(action, facts)},
-                **action.ledger_fields,
-            )
+            # Whatever happens (a signal, an unexpected error), never leave only a
+            # `running` record behind; a signal before the end is recorded ends it aborted.
+            if begun is not None:
+                while True:
+                    try:
+                        with signals_held() as held:
+                            if interrupted or held.came:
+                                result = aborted_result(result, recorded, runner.steps)
+                            end = complete(begun, result)
+                            report = write_report(s, end)
+                        break
+                    except KeyboardInterrupt:  # came before the signals were held
+                        interrupted = True
+                late = bool(held.came) and result is not None and result.outcome != "aborted"
+    assert result is not None  # an unexpected error propagated from the finally above
     outcome = ActionOutcome(
         action=action,
         result=result,
-        facts=facts,
+        facts=runner.facts,
         ledger_id=end.ref or end.id,
         record_id=end.id,
-        report=write_report(s, end),
+        report=report,
     )
+    if late:
+        raise KeyboardInterrupt
     if action.follow_up is not None:
         then = action.follow_up(outcome)
         if then is not None:
             outcome.follow_up = run_action(check(then), sink)
     return outcome
+
+
+def aborted_result(
+    result: RunResult | None, recorded: Sequence[StepRecord], steps: Sequence[Step[Session]]
+) -> RunResult:
+    """The run as aborted by a signal that came outside a step: between two steps, after
+    the last one, or before its end was recorded (exit 130, 143 for SIGTERM)."""
+    code, words = interruption()
+    if result is not None and result.outcome == "aborted":
+        return result
+    done = list(result.steps if result is not None else recorded)
+    done += [
+        StepRecord(name=st.name, title=st.title, status="not-run") for st in steps[len(done) :]
+    ]
+    ran = [r for r in done if r.status != "not-run"]
+    last = ran[-1].name if ran else None
+    if result is not None and result.outcome == "failed":
+        error = f"{words} after {result.failed_step} failed: {result.error}"
+        hint = result.hint
+    elif len(ran) == len(done):
+        error = f"{words} after the last step ({last}); every step had finished"
+        hint = "run the same command with --resume to record the run (nothing is repeated)"
+    else:
+        after = f" after {last}" if last else " before the first step"
+        error = f"{words}{after}"
+        hint = RESUME_HINT
+    return RunResult(
+        outcome="aborted",
+        exit_code=code,
+        steps=done,
+        failed_step=result.failed_step if result is not None else None,
+        error=error,
+        hint=hint,
+        duration_ms=result.duration_ms if result is not None else 0,
+    )
 
 
 def write_report(session: Session, record: StoredRecord) -> Path:

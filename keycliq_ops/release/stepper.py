@@ -16,8 +16,11 @@ are kept); one that fails before raises its :class:`KeycliqError`.
 from __future__ import annotations
 
 import dataclasses
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
@@ -28,9 +31,9 @@ from keycliq_ops.base.errors import (
     EXIT_GATE,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    GateFailed,
     Interrupted,
     KeycliqError,
+    UsageError,
 )
 
 if TYPE_CHECKING:
@@ -246,16 +249,21 @@ class StepRunner(Generic[C]):
         self.facts = Facts()
 
     def check_skip(self, skip: Mapping[str, str]) -> None:
-        """GateFailed unless every step named in ``skip`` exists and may be skipped."""
+        """UsageError (exit 2) unless every step named in ``skip`` exists and may be
+        skipped; the message names the steps that may be."""
+        may = [s.name for s in self.steps if s.skippable]
         for name in skip:
             step = next((s for s in self.steps if s.name == name), None)
             if step is None:
-                raise GateFailed(
-                    f"--skip {name}: no such step",
-                    hint="steps: " + ", ".join(s.name for s in self.steps),
+                raise UsageError(
+                    f"--skip {name}: no such step (steps: {', '.join(s.name for s in self.steps)})",
+                    hint="skippable: " + (", ".join(may) or "none"),
                 )
             if not step.skippable:
-                raise GateFailed(f"step {name!r} cannot be skipped")
+                raise UsageError(
+                    f"--skip {name}: step {name!r} cannot be skipped",
+                    hint="skippable: " + (", ".join(may) or "none"),
+                )
 
     def plan(self, ctx: C) -> list[tuple[str, str, str]]:
         """(name, title, what it would do) for every step."""
@@ -274,7 +282,8 @@ class StepRunner(Generic[C]):
         ``facts``: what the run starts from. The facts learnt are ``self.facts`` afterwards
         (also when a step raised).
 
-        A ``KeyboardInterrupt`` ends the run as ``aborted`` (exit 130) at the running step;
+        A ``KeyboardInterrupt`` ends the run as ``aborted`` (exit 130, or 143 after a
+        SIGTERM: see :func:`interruption`) at the running step;
         a :class:`KeycliqError` fails it with that error's exit code; any other exception
         propagates (a bug) after the step is recorded as failed.
         """
@@ -323,16 +332,17 @@ class StepRunner(Generic[C]):
                         data=got.data,
                     )
             except (KeyboardInterrupt, Interrupted):
+                code, words = interruption()
                 record = StepRecord(
                     name=step.name,
                     title=step.title,
                     status="aborted",
                     started_at=wall,
-                    detail="interrupted (Ctrl-C)",
+                    detail=words,
                 )
-                outcome, exit_code, failed_step = "aborted", EXIT_INTERRUPTED, step.name
-                error = f"interrupted during {step.name}"
-                hint = "run the same command with --resume to continue from this step"
+                outcome, exit_code, failed_step = "aborted", code, step.name
+                error = f"{words} during {step.name}"
+                hint = RESUME_HINT
             except KeycliqError as exc:
                 record = StepRecord(
                     name=step.name,
@@ -383,3 +393,63 @@ class StepRunner(Generic[C]):
         )
         self._sink(StepEvent("summary", result=result))
         return result
+
+
+# ---------------------------------------------------------------------------- signals
+
+RESUME_HINT = "run the same command with --resume to continue from this step"
+_received: list[int] = []  # the signals that interrupted this process, in order
+
+
+def note_signal(signum: int) -> None:
+    """Remember that ``signum`` interrupted the process (the entry point's handlers call
+    this before they raise ``KeyboardInterrupt``)."""
+    _received.append(signum)
+
+
+def forget_signals() -> None:
+    """A new command starts: no signal has interrupted it yet."""
+    _received.clear()
+
+
+def interruption() -> tuple[int, str]:
+    """The exit code and the words for what interrupted the process: a SIGTERM (CI
+    cancelling the job) is exit 143 ``terminated (SIGTERM)``; Ctrl-C (SIGINT) exit 130
+    ``interrupted (Ctrl-C)``."""
+    if signal.SIGTERM in _received:
+        return 128 + signal.SIGTERM, "terminated (SIGTERM)"
+    return EXIT_INTERRUPTED, "interrupted (Ctrl-C)"
+
+
+@dataclass
+class HeldSignals:
+    """The signals that came while they were held (see :func:`signals_held`)."""
+
+    came: list[int] = field(default_factory=list)
+
+
+@contextmanager
+def signals_held() -> Iterator[HeldSignals]:
+    """SIGINT and SIGTERM are held while the block runs (a ledger record being written
+    must be written whole): one that comes is noted (:func:`interruption` knows it) and
+    listed in ``came``, for the caller to act on; nothing is raised. Outside the main
+    thread (where Python runs no signal handler) this holds nothing."""
+    held = HeldSignals()
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+
+    def hold(signum: int, _frame: object) -> None:
+        note_signal(signum)
+        held.came.append(signum)
+
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(sig)
+            if current != signal.SIG_IGN:  # an ignored signal stays ignored
+                previous[sig] = signal.signal(sig, hold)
+        yield held
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)

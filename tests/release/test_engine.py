@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from keycliq_ops.base.errors import ExternalError, GateFailed
+from keycliq_ops.base.errors import ExternalError, GateFailed, UsageError
 from keycliq_ops.cli.progress import JsonSink, PlainSink
 from keycliq_ops.release.stepper import (
     Facts,
@@ -121,9 +121,10 @@ def test_skip_only_skippable_steps() -> None:
     result = pipe.run(ctx, skip={"a": "flaky in CI"})
     assert ctx.ran == ["b"]
     assert result.steps[0].status == "skipped" and "flaky in CI" in result.steps[0].detail
-    with pytest.raises(GateFailed, match="cannot be skipped"):
+    with pytest.raises(UsageError, match="cannot be skipped") as refused:
         pipe.run(ctx, skip={"b": "no"})
-    with pytest.raises(GateFailed, match="no such step"):
+    assert refused.value.exit_code == 2 and refused.value.hint == "skippable: a"
+    with pytest.raises(UsageError, match=r"no such step \(steps: a, b\)"):
         pipe.run(ctx, skip={"zzz": "no"})
 
 

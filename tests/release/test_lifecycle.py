@@ -156,11 +156,11 @@ def test_an_unexpected_exception_still_completes_the_record(session: Session) ->
 
 
 def test_a_bad_skip_is_refused_before_anything_is_recorded(session: Session) -> None:
-    from keycliq_ops.base.errors import GateFailed
+    from keycliq_ops.base.errors import UsageError
 
     bad = action(session, MakesRelease())
     bad.skip = {"make": "no"}
-    with pytest.raises(GateFailed, match="cannot be skipped"):
+    with pytest.raises(UsageError, match="cannot be skipped"):
         check(bad)
     assert records(session) == []
 
