@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     from keycliq_ops.base.errors import EXIT_INTERNAL, Interrupted, KeycliqError
-    from keycliq_ops.release.stepper import interruption
+    from keycliq_ops.base.signals import interruption
 
     restore = _catch_signals()
     try:
@@ -111,14 +111,24 @@ def _catch_signals() -> Callable[[], None]:
     import signal
     import threading
 
-    from keycliq_ops.release.stepper import forget_signals, note_signal
+    from keycliq_ops.base.signals import forget_signals, note_signal
 
     forget_signals()
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
+    # Outside calls (adapters.heroku.deadlines) stop when the process is interrupted; a new
+    # command in the same process (tests) starts with none stopped. Only a module already
+    # imported can have a call blocked in it, so --help imports nothing for this.
+    deadlines = sys.modules.get("keycliq_ops.adapters.heroku.deadlines")
+    if deadlines is not None:
+        deadlines.reset_abort()
+
     def on_signal(signum: int, _frame: object) -> None:
         note_signal(signum)
+        loaded = sys.modules.get("keycliq_ops.adapters.heroku.deadlines")
+        if loaded is not None:
+            loaded.abort_all()  # calls blocked in worker threads end within a slice too
         raise KeyboardInterrupt
 
     previous: dict[signal.Signals, Any] = {}

@@ -214,7 +214,10 @@ def build_session(
         repo = Repo.discover(loaded.root)
     except GitError as exc:
         if need_checkout:
-            raise GitError(f"{loaded.root} is not a git checkout ({exc.message})") from None
+            # the error's own class (a missing checkout or git is usage, exit 2) and hint
+            raise type(exc)(
+                f"{loaded.root} is not a git checkout ({exc.message})", hint=exc.hint
+            ) from None
         repo = None
     client = heroku_client()
     return Session(

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from keycliq_ops.base.errors import EXIT_INTERNAL
+from keycliq_ops.base.signals import interruption
 from keycliq_ops.release.session import Session
 from keycliq_ops.release.stepper import (
     RESUME_HINT,
@@ -34,7 +35,6 @@ from keycliq_ops.release.stepper import (
     Step,
     StepRecord,
     StepRunner,
-    interruption,
     signals_held,
 )
 

@@ -29,12 +29,12 @@ from pydantic import BaseModel, Field
 
 from keycliq_ops.base.errors import (
     EXIT_GATE,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     Interrupted,
     KeycliqError,
     UsageError,
 )
+from keycliq_ops.base.signals import interruption, note_signal
 
 if TYPE_CHECKING:
     from keycliq_ops.adapters.heroku.resources import Build, Release
@@ -396,29 +396,9 @@ class StepRunner(Generic[C]):
 
 
 # ---------------------------------------------------------------------------- signals
+# note_signal, forget_signals, interruption: keycliq_ops.base.signals (re-exported here)
 
 RESUME_HINT = "run the same command with --resume to continue from this step"
-_received: list[int] = []  # the signals that interrupted this process, in order
-
-
-def note_signal(signum: int) -> None:
-    """Remember that ``signum`` interrupted the process (the entry point's handlers call
-    this before they raise ``KeyboardInterrupt``)."""
-    _received.append(signum)
-
-
-def forget_signals() -> None:
-    """A new command starts: no signal has interrupted it yet."""
-    _received.clear()
-
-
-def interruption() -> tuple[int, str]:
-    """The exit code and the words for what interrupted the process: a SIGTERM (CI
-    cancelling the job) is exit 143 ``terminated (SIGTERM)``; Ctrl-C (SIGINT) exit 130
-    ``interrupted (Ctrl-C)``."""
-    if signal.SIGTERM in _received:
-        return 128 + signal.SIGTERM, "terminated (SIGTERM)"
-    return EXIT_INTERRUPTED, "interrupted (Ctrl-C)"
 
 
 @dataclass

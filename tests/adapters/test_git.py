@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from keycliq_ops.adapters.git import Repo, repo_root
-from keycliq_ops.base.errors import EXIT_USAGE, GitError
+from keycliq_ops.base.errors import EXIT_EXTERNAL, EXIT_USAGE, GitError
 
 HOOK = """#!/bin/sh
 # A Heroku-like remote: prints a build log, refuses the push when the commit has FAIL.
@@ -226,7 +226,7 @@ def test_git_that_does_not_answer_in_time_is_a_git_error(
     monkeypatch.setattr(git_adapter.subprocess, "run", hung)
     with pytest.raises(GitError, match=r"git config did not answer within 10s") as info:
         git_adapter.run_git(["config", "--get", "user.name"], tmp_path, timeout=10)
-    assert info.value.exit_code == EXIT_USAGE  # not a checkout: the input, not an outside failure
+    assert info.value.exit_code == EXIT_EXTERNAL  # git hung: an outside failure
     # the optional questions use the one quick timeout and swallow the failure
     assert git_adapter.git_config(tmp_path, "user.name") is None
     assert seen["timeout"] == git_adapter.QUICK_TIMEOUT

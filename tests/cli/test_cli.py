@@ -95,7 +95,7 @@ def test_interrupt_exits_130_with_one_line(cli, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(starter, "render_starter", boom)
     result = cli("init")
     assert result.code == 130
-    assert result.stderr.strip().endswith("interrupted")
+    assert result.stderr.strip().endswith("interrupted (Ctrl-C)")
     assert "Traceback" not in result.output
 
 
