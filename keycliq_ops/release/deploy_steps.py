@@ -552,7 +552,8 @@ class MigrationsStep(StepBase):
             return StepOutcome(
                 detail=f"skipped: commit {_short(s.commit)} is not in this checkout, so its "
                 f"migrations cannot be compared with the database (release v{version} "
-                "succeeded; `git fetch` and run `keycliq dataclips run F`)",
+                f"succeeded; `git fetch`, and `keycliq dataclips run F -e {s.env_name}` checks "
+                "the indexes)",
                 skipped=True,
             )
         repo = s.app_repo()
@@ -669,7 +670,7 @@ class MigrationsStep(StepBase):
             raise GateFailed(
                 f"the schema was pushed, but check F (indexes) {result.verdict}"
                 + (f": {result.error}" if result.error else ""),
-                hint="`keycliq dataclips run F` lists what is missing",
+                hint=f"`keycliq dataclips run F -e {s.env_name}` lists what is missing",
             )
         return "passed"
 
