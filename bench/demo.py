@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import socket
 import statistics
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]
+from baseline import HERE, baseline_worktree
+
 BEFORE_ISSUE_13 = "d8a9a93"
 
 
@@ -69,24 +68,13 @@ def main() -> None:
     parser.add_argument("--baseline", default=BEFORE_ISSUE_13)
     parser.add_argument("--scenario", default=None)
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="keycliq-bench-demo-"))
-    base = scratch / "baseline"
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", "-q", str(base), args.baseline],
-        cwd=HERE,
-        check=True,
-    )
     walls: dict[str, list[float]] = {"baseline": [], "this": []}
-    try:
-        subprocess.run(["uv", "sync", "-q"], cwd=base, check=True)
+    with baseline_worktree(args.baseline, "keycliq-bench-demo-") as (base, scratch):
         for i in range(args.runs):
             for name, checkout in (("baseline", base), ("this", HERE)):
                 wall, code, last = run_demo(checkout, scratch / f"home-{name}-{i}", args.scenario)
                 walls[name].append(wall)
                 print(f"{name:<8} run {i + 1}: {wall:5.1f} s, exit {code} | {last}", flush=True)
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE, check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
     b, t = statistics.median(walls["baseline"]), statistics.median(walls["this"])
     print(f"median: baseline {b:.1f} s, this {t:.1f} s, ratio {t / b:.2f} (target: this < 60 s)")
     print(f"cores: {os.cpu_count()}")

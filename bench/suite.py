@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import statistics
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parents[1]
+from baseline import HERE, baseline_worktree
+
 BEFORE_REORGANISATION = "d1325e9"
 
 
@@ -54,16 +53,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline", default=BEFORE_REORGANISATION)
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="keycliq-bench-suite-"))
-    base = scratch / "baseline"
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", "-q", str(base), args.baseline],
-        cwd=HERE,
-        check=True,
-    )
     walls: dict[str, list[float]] = {"baseline": [], "this": []}
-    try:
-        subprocess.run(["uv", "sync", "-q"], cwd=base, check=True)
+    with baseline_worktree(args.baseline, "keycliq-bench-suite-") as (base, scratch):
         for i in range(args.runs):
             for name, checkout in (("baseline", base), ("this", HERE)):
                 wall, user, sys_, closing = run_suite(checkout, scratch / f"bt-{name}-{i}")
@@ -73,9 +64,6 @@ def main() -> None:
                     f"{sys_:5.1f} s sys  | {closing}",
                     flush=True,
                 )
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE, check=False)
-        shutil.rmtree(scratch, ignore_errors=True)
     b, t = statistics.median(walls["baseline"]), statistics.median(walls["this"])
     print(f"median: baseline {b:.1f} s, this {t:.1f} s, ratio {t / b:.2f} (target <= 0.50)")
     print(f"cores: {os.cpu_count()}")
