@@ -11,7 +11,7 @@ import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keycliq_ops.base.errors import ExternalError, GateFailed, GitError, KeycliqError
 from keycliq_ops.release.follow import MigrationWatch, follow_build, wait_for
@@ -36,6 +36,10 @@ from keycliq_ops.release.migration_check import TABLE as MIGRATIONS_TABLE
 from keycliq_ops.release.session import Session
 from keycliq_ops.release.stepper import Facts, StepBase, StepIO, StepOutcome, StepRecord
 
+if TYPE_CHECKING:
+    from keycliq_ops.adapters.heroku.resources import Build, Release
+    from keycliq_ops.release.gate_steps import Gates
+
 
 def _short(sha: str | None) -> str:
     return (sha or "?")[:8]
@@ -59,18 +63,23 @@ class PreflightStep(StepBase):
     name: str = "preflight"
     title: str = "Preflight"
     strict: bool = False
+    accept_migration_risk: str | None = None  # --accept-migration-risk REASON
+    skipped: tuple[str, ...] = ()  # the steps --skip skips (what needs the database)
+    gates: Gates | None = None  # the action's checklist (does it read the database?)
 
     def plan(self, s: Session) -> str:
         return (
             f"branch in {', '.join(s.loaded.config.branches)}, clean tree, commit on "
-            f"{s.loaded.config.shared_remote}, GET /account, GET /apps/{s.app}, its "
-            f"pipeline coupling ({s.env.stage}), config-var audit, no other deploy"
+            f"{s.loaded.config.shared_remote}, git remote {s.env.remote or '(none)'} "
+            f"reachable, GET /account, GET /apps/{s.app}, its DATABASE_URL, its "
+            f"pipeline coupling ({s.env.stage}), config-var audit, no other deploy, "
+            "squawk's lint of the migrations the database has not applied"
         )
 
     # --resume: cheap, and the world may have changed: always checked again
 
     def run(self, s: Session, facts: Facts, io: StepIO) -> StepOutcome:
-        from keycliq_ops.ops.config_audit import audit_config, secret_digest
+        from keycliq_ops.ops.config_audit import audit_config, backup_schedules_of, secret_digest
 
         cfg = s.loaded.config
         branch = s.branch or "(detached HEAD)"
@@ -95,7 +104,7 @@ class PreflightStep(StepBase):
         # Independent questions at once: the account, the app, the coupling, config vars.
         with ThreadPoolExecutor(max_workers=4) as pool:
             account_f = pool.submit(s.account)
-            app_f = pool.submit(s.client.app, s.app)
+            app_f = pool.submit(s.app_info)
             coupling_f = pool.submit(s.client.app_pipeline_coupling, s.app)
             vars_f = pool.submit(s.prefetch_config_vars)
             shared_f = pool.submit(self._on_shared_remote, s)
@@ -105,6 +114,9 @@ class PreflightStep(StepBase):
             all_vars = vars_f.result()
             on_shared, shared_warning = shared_f.result()
         warnings.extend(shared_warning)
+        io.note(f"checking git remote {s.env.remote or '(none)'}")
+        self._check_deploy_remote(s, app.git_url)
+        self._check_database_url(s, self.skipped, self.gates)
         if coupling.stage != s.env.stage:
             raise GateFailed(
                 f"{s.app} is coupled at stage {coupling.stage!r}, keycliq.yaml says "
@@ -137,22 +149,35 @@ class PreflightStep(StepBase):
             other_session_digests=digests,
             web_url=app.web_url,
             app_repo=s.app_repo(),
+            backups=backup_schedules_of(s.client, s.env),  # production: warn without one
         )
         for finding in report.findings:
             io.line(f"config {finding.level}: {finding.var} {finding.message}")
+        warnings.extend(f"{f.var}: {f.message}" for f in report.findings if f.var == "backups")
         if not report.ok:
             errors = [f.var for f in report.findings if f.level == "error"]
             raise GateFailed(
                 f"config audit of {s.app} failed: {', '.join(sorted(set(errors)))}",
                 hint=f"see `keycliq config check {s.env_name}`",
             )
+        from keycliq_ops.release.migration_lint import gate_migrations, risk_warnings
+
+        lint = gate_migrations(s, io, self.accept_migration_risk)
+        warnings.extend(risk_warnings(lint))
         unrecorded = self._unrecorded_release(s)
         if unrecorded:
             warnings.append(unrecorded)
             io.note("warning: " + unrecorded)
         return StepOutcome(
-            detail=f"{branch} @ {_short(s.commit)}, {account.email}, {s.app} ({coupling.stage})",
-            data={"heroku_email": account.email, "app_id": app.id, "warnings": warnings},
+            detail=f"{branch} @ {_short(s.commit)}, {account.email}, {s.app} ({coupling.stage})"
+            f"; migration lint: {lint.summary()}"
+            + (f" (accepted: {self.accept_migration_risk})" if lint.accepted else ""),
+            data={
+                "heroku_email": account.email,
+                "app_id": app.id,
+                "warnings": warnings,
+                "migration_lint": lint.as_data(),
+            },
             warnings=warnings,
         )
 
@@ -180,6 +205,74 @@ class PreflightStep(StepBase):
         if problem:
             what, fix = problem
             raise ConfigError(what, location=s.loaded.where("migrations", "strategy"), hint=fix)
+
+    @staticmethod
+    def _check_deploy_remote(s: Session, git_url: str | None) -> None:
+        """The push's remote is set in keycliq.yaml, configured in the checkout and
+        answers (``git ls-remote``): else a ConfigError (exit 2) at the setting's line with
+        the command that adds it, or git's reason (exit 3), before the tests run."""
+        from keycliq_ops.base.errors import ConfigError
+
+        url = git_url or f"https://git.heroku.com/{s.app}.git"
+        remote = s.env.remote
+        if not remote:
+            raise ConfigError(
+                f"environment {s.env_name} has no git remote to push to",
+                location=s.loaded.where("environments", s.env_name),
+                field=f"environments.{s.env_name}.remote",
+                hint=f"set environments.{s.env_name}.remote in keycliq.yaml (e.g. "
+                f"heroku-{s.env_name}), then: git remote add heroku-{s.env_name} {url}",
+            )
+        repo = s.checkout()
+        try:
+            repo.remote_url(remote)
+        except GitError as exc:
+            raise ConfigError(
+                exc.message,
+                location=s.loaded.where("environments", s.env_name, "remote"),
+                field=f"environments.{s.env_name}.remote",
+                hint=f"add it: git remote add {remote} {url}",
+            ) from None
+        try:
+            repo.git("ls-remote", "--", remote, "refs/heads/main")
+        except GitError as exc:
+            raise GitError(
+                f"git remote {remote} does not answer: {exc.message}",
+                hint=f"check `git remote get-url {remote}` (Heroku's is {url}) and your "
+                "git credentials for Heroku (heroku login)",
+            ) from None
+
+    @staticmethod
+    def _check_database_url(s: Session, skipped: tuple[str, ...], gates: Gates | None) -> None:
+        """The app has a database URL (its DATABASE_URL config var, or an explicit one)
+        when a step of this deploy reads the database: else one line naming the app and
+        what needs it (exit 2), before the tests run."""
+        from keycliq_ops.base.errors import UsageError
+
+        if s.explicit_database_url or s.config_vars().get("DATABASE_URL"):
+            return
+        readers: list[str] = []
+        cfg = s.loaded.config
+        if cfg.migrations.lint.enabled:
+            readers.append("the migration lint (migrations.lint)")
+        if cfg.migrations.strategy != "none" and "migrations" not in skipped:
+            readers.append("the migrations check (_prisma_migrations)")
+        checklist = gates.checklist if gates is not None else None
+        if checklist is not None and "checklist" not in skipped:
+            from keycliq_ops.checklists.items import DataclipItem
+
+            if any(isinstance(item, DataclipItem) for _, item in checklist.items()):
+                readers.append(f"checklist {checklist.name!r} (its Dataclip items)")
+        clips = s.env.effective_dataclips()
+        if clips and "dataclips" not in skipped:
+            readers.append(f"the Dataclip gate ({', '.join(clips)})")
+        if not readers:
+            return
+        raise UsageError(
+            f"{s.app} has no DATABASE_URL config var, and this deploy reads its database: "
+            + "; ".join(readers),
+            hint=f"attach Heroku Postgres to it: heroku addons:create heroku-postgresql -a {s.app}",
+        )
 
     @staticmethod
     def _on_shared_remote(s: Session) -> tuple[bool | None, list[str]]:
@@ -316,11 +409,21 @@ class PushStep(StepBase):
         self, s: Session, facts: Facts, previous: StepRecord | None
     ) -> StepOutcome | None:
         if facts.resuming and self._deployed(s) == s.commit:
-            return StepOutcome(detail=f"{s.env.remote} main is already {_short(s.commit)}")
+            return StepOutcome(
+                detail=f"{s.env.remote} main is already {_short(s.commit)}", stale_build=True
+            )
         return None
 
     def run(self, s: Session, facts: Facts, io: StepIO) -> StepOutcome:
         remote = self._remote(s)
+        if not self.force and self._deployed(s) == s.commit:
+            # The same commit again (a re-run after a failure): git has nothing to send and
+            # Heroku builds nothing; the Build and Release steps look at the earlier build.
+            return StepOutcome(
+                detail=f"{remote} main is already {_short(s.commit)}: nothing to push",
+                data={"remote": remote, "forced": False, "up_to_date": True},
+                stale_build=True,
+            )
         watch = MigrationWatch(io)  # a push prints the release phase too
         try:
             s.checkout().push(remote, s.commit, "main", force=self.force, on_line=watch.line)
@@ -449,8 +552,14 @@ class ReleaseStep(FollowsRelease):
         assert build.release is not None
         release = s.client.release(s.app, build.release.id)
         io.note(f"release v{release.version} {release.status}")
+        retry_of: int | None = None
+        why = self._release_again(s, build, release) if facts.stale_build else None
+        if why is not None:
+            release, retry_of = self._retry(s, build, release, why, io), release.version
         release, watch = follow_with_migrations(s, s.app, release, io, seen_before=True)
         data: dict[str, Any] = {"release_id": release.id, "release_version": release.version}
+        if retry_of is not None:
+            data["retry_of"] = retry_of
         if watch.lines:  # the ledger's memory of what ran (rollback lists it)
             data["migrations"] = watch.migrations
         got = StepOutcome(detail=f"v{release.version} succeeded", data=data, release=release)
@@ -473,6 +582,42 @@ class ReleaseStep(FollowsRelease):
                     f"releases:output {release.version} -a {s.app}`)",
                 )
         return got
+
+    @staticmethod
+    def _release_again(s: Session, build: Build, release: Release) -> str | None:
+        """Why an earlier run's release of this build must be released again, or None.
+
+        The push changed nothing (the app's git already had the commit), so Heroku made no
+        new release: reporting that old release's verdict would repeat an old failure, or
+        call a deploy done while the app runs other code (a rollback since, say)."""
+        if release.status == "failed":
+            return f"release v{release.version} failed in an earlier run"
+        code = build.slug.id if build.slug else release.code_id
+        if release.status != "succeeded" or release.current or code is None:
+            return None
+        current = next((r for r in s.client.releases(s.app, limit=10) if r.current), None)
+        if current is None or current.code_id in (None, code):
+            return None  # a config change since: the same code runs
+        return f"{s.app} now runs v{current.version}, not the build of {_short(s.commit)}"
+
+    @staticmethod
+    def _retry(s: Session, build: Build, old: Release, why: str, io: StepIO) -> Release:
+        """Release the build's slug again (``POST /apps/{app}/releases {"slug": …}``), so the
+        release phase runs once more and the app runs this commit."""
+        code = old.code if build.slug is None else None
+        slug = build.slug.id if build.slug else (code.id if code else None)
+        if slug is None:
+            raise GateFailed(
+                f"{why}, and its build has no slug or image to release again",
+                hint=f"push a new commit, or `heroku releases:retry -a {s.app}`",
+            )
+        io.note(f"{why}: releasing build {build.id[:8]} again (its release phase runs again)")
+        return s.client.create_release(
+            s.app,
+            slug,
+            description=f"Deploy {_short(s.commit)} again (after v{old.version})",
+            oci_image=code is not None and code.kind == "oci-image",
+        )
 
 
 @dataclass
@@ -623,10 +768,24 @@ class MigrationsStep(StepBase):
             )
         names = state.applied_now or state.applied_before
         last = f"; last: {names[-1]}" if names else ""
+        check_f = self._check_f_after_change(s, io, state.applied_now)
         return StepOutcome(
-            detail=f"{done}; verified: {state.summary()}{last}",
-            data={**data, "migrations": state.applied_now},
+            detail=f"{done}; verified: {state.summary()}{last}"
+            + (f"; check F {check_f['verdict']}" if check_f.get("verdict") else ""),
+            data={**data, "migrations": state.applied_now, "check_f": check_f},
         )
+
+    def _check_f_after_change(self, s: Session, io: StepIO, applied: list[str]) -> dict[str, Any]:
+        """The runbook's "revalidar tras cambios de schema": check F (indexes) right after
+        migrations changed the schema, unless the Dataclip gate runs F anyway."""
+        if not applied:
+            return {"ran": False, "why": "no migration was applied in this release"}
+        if "F" in s.env.effective_dataclips():
+            return {"ran": False, "why": "F is in the Dataclip gate of this environment"}
+        verdict = self._check_f(s, io, what=f"{len(applied)} migration(s) changed the schema")
+        if verdict is None:
+            return {"ran": False, "why": "the Dataclip catalogue has no check F"}
+        return {"ran": True, "verdict": verdict, "after": applied}
 
     def _verify_push(self, s: Session, io: StepIO, done: str, data: dict[str, Any]) -> StepOutcome:
         from keycliq_ops.adapters.db import DbSession
@@ -654,7 +813,7 @@ class MigrationsStep(StepBase):
         )
 
     @staticmethod
-    def _check_f(s: Session, io: StepIO) -> str | None:
+    def _check_f(s: Session, io: StepIO, what: str = "the schema was pushed") -> str | None:
         """Check F (the indexes) after a db push: ``passed``, or None when the catalogue has
         no F; GateFailed when it does not pass."""
         from keycliq_ops.dataclips import run_dataclips
@@ -668,7 +827,7 @@ class MigrationsStep(StepBase):
         io.line(f"F   {result.verdict:<5} {result.title}")
         if is_failing(result.verdict):
             raise GateFailed(
-                f"the schema was pushed, but check F (indexes) {result.verdict}"
+                f"{what}, but check F (indexes) {result.verdict}"
                 + (f": {result.error}" if result.error else ""),
                 hint=f"`keycliq dataclips run F -e {s.env_name}` lists what is missing",
             )

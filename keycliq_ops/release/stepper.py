@@ -144,6 +144,7 @@ class StepOutcome:
     dataclips: list[dict[str, Any]] | None = None
     promotion_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    stale_build: bool = False  # the push changed nothing: the build found is an earlier run's
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class Facts:
     dataclips: tuple[dict[str, Any], ...] = ()
     promotion_id: str | None = None
     warnings: tuple[str, ...] = ()
+    stale_build: bool = False  # the app already had this commit: its build is from before
 
     def merged(self, got: StepOutcome) -> Facts:
         """These facts with what ``got`` learnt (a fact given replaces the one known)."""
@@ -171,6 +173,7 @@ class Facts:
             dataclips=self.dataclips if got.dataclips is None else tuple(got.dataclips),
             promotion_id=got.promotion_id or self.promotion_id,
             warnings=self.warnings + tuple(w for w in got.warnings if w not in self.warnings),
+            stale_build=got.stale_build or self.stale_build,
         )
 
 

@@ -389,4 +389,21 @@ class ApiSchema:
 @cache
 def _load(path: str) -> ApiSchema:
     with open(path, encoding="utf-8") as fh:
-        return ApiSchema(json.load(fh))
+        return ApiSchema(_amended(json.load(fh)))
+
+
+def _amended(document: dict[str, Any]) -> dict[str, Any]:
+    """The published schema with the one Fir fact it lags behind: Release Create takes
+    ``oci_image`` *instead of* ``slug`` on a Fir app (the schema lists the property but
+    still requires ``slug``; see the reference's "The Fir generation")."""
+    for link in document.get("definitions", {}).get("release", {}).get("links", []):
+        schema = link.get("schema")
+        if (
+            link.get("title") == "Create"
+            and isinstance(schema, dict)
+            and schema.get("required") == ["slug"]
+            and "oci_image" in schema.get("properties", {})
+        ):
+            schema.pop("required")
+            schema["anyOf"] = [{"required": ["slug"]}, {"required": ["oci_image"]}]
+    return document

@@ -178,6 +178,28 @@ def deploy_with(plant: Callable[[World], object]) -> Callable[[World, Cli], Plan
     return arrange
 
 
+def after_failed_release(*args: str) -> Callable[[World, Cli], Plan]:
+    """The release phase of a deploy failed (nothing is wrong with the code any more):
+    the row's command is the recovery, ``--resume`` or the same deploy again."""
+
+    def arrange(world: World, cli: Cli) -> Plan:
+        world.sandbox.faults.fail_release(STAGING)
+        must(cli(*DEPLOY_UNCHECKED), 1, "setup: deploy whose release phase fails")
+        return Plan(args)
+
+    return arrange
+
+
+def after_rollback_by_hand(world: World, cli: Cli) -> Plan:
+    """Head deployed, then staging rolled back outside keycliq: its git still has head."""
+    must(cli(*DEPLOY_UNCHECKED), 0, "setup: deploy head")
+    engine = world.sandbox.engine
+    app = engine.app(STAGING)
+    earlier = [r for r in app.releases if r.status == "succeeded"][-2]
+    engine.rollback(app, earlier.id).done.wait(120)
+    return Plan(DEPLOY_UNCHECKED)
+
+
 def promote_with(plant: Callable[[World], object]) -> Callable[[World, Cli], Plan]:
     def arrange(world: World, cli: Cli) -> Plan:
         staging_deployed(world, cli)
@@ -405,7 +427,8 @@ ROWS: list[Row] = [
         "429x*@/apps/keycliq-staging",
         deploy_with(http("/apps/keycliq-staging", 429, None)),
         exit=3,
-        ledger="failed",
+        ledger="none",  # found by the first call, before anything ran: nothing to record
+        says=("gave up after 5 attempts",),
     ),
     Row(
         "deploy-503-always-builds",
@@ -457,6 +480,33 @@ ROWS: list[Row] = [
         exit=1,
         ledger="failed",
         step=("release", "failed"),
+    ),
+    Row(
+        "deploy-release-failed-resume",
+        "release-fail@keycliq-staging, then --resume",
+        after_failed_release(*DEPLOY_UNCHECKED, "--resume"),
+        exit=0,
+        ledger="succeeded",
+        step=("release", "succeeded"),
+        final=Final(staging="head", staging_new=1),  # one new release: the retry
+    ),
+    Row(
+        "deploy-release-failed-rerun",
+        "release-fail@keycliq-staging, then the same deploy again",
+        after_failed_release(*DEPLOY_UNCHECKED),
+        exit=0,
+        ledger="succeeded",
+        step=("release", "succeeded"),
+        final=Final(staging="head", staging_new=1),
+    ),
+    Row(
+        "deploy-again-after-rollback",
+        "staging rolled back by hand, then head deployed again",
+        after_rollback_by_hand,
+        exit=0,
+        ledger="succeeded",
+        step=("release", "succeeded"),
+        final=Final(staging="head", staging_new=1),
     ),
     Row(
         "promote-target-fails",
@@ -592,7 +642,7 @@ ROWS: list[Row] = [
         "the database refuses connections during the checklist",
         unreachable_database,
         exit=3,
-        ledger="none",
+        ledger="failed",  # a checklist run is an action: recorded like every other one
     ),
 ]
 

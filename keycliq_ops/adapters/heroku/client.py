@@ -253,6 +253,17 @@ class HerokuClient:
             release_id = self.release(app, int(release_id)).id
         return self._one(Release, "POST", f"/apps/{_p(app)}/releases", json={"release": release_id})
 
+    def create_release(
+        self, app: str, code_id: str, *, description: str | None = None, oci_image: bool = False
+    ) -> Release:
+        """A new release of code the app already has (with its current config vars), e.g. to
+        run a failed release phase again: ``POST /apps/{app}/releases {"slug": id}``, or
+        ``{"oci_image": id}`` for a Fir app's image (``oci_image=True``)."""
+        body: dict[str, str] = {"oci_image" if oci_image else "slug": code_id}
+        if description:
+            body["description"] = description
+        return self._one(Release, "POST", f"/apps/{_p(app)}/releases", json=body)
+
     # -- pipelines -------------------------------------------------------------------------
 
     def app_pipeline_coupling(self, app: str) -> PipelineCoupling:

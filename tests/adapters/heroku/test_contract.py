@@ -61,6 +61,12 @@ CALLS: dict[str, list[Callable[[HerokuClient], object]]] = {
     "releases": [lambda c: c.releases(APP), lambda c: c.releases(APP, limit=3)],
     "release": [lambda c: c.release(APP, 12), lambda c: c.release(APP, _id("release"))],
     "rollback": [lambda c: c.rollback(APP, _id("release")), lambda c: c.rollback(APP, "12")],
+    "create_release": [
+        lambda c: c.create_release(
+            APP, fixture("release")["body"]["slug"]["id"], description="Deploy 1a2b3c4d again"
+        ),
+        lambda c: c.create_release(APP, "6f1e2d3c-0000-4000-8000-00000000a1b2", oci_image=True),
+    ],
     "app_pipeline_coupling": [lambda c: c.app_pipeline_coupling(APP)],
     "pipeline": [lambda c: c.pipeline(PIPELINE), lambda c: c.pipeline("keycliq")],
     "pipeline_couplings": [lambda c: c.pipeline_couplings(PIPELINE)],
