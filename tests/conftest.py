@@ -95,4 +95,11 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
 
 
 # The end-to-end ``world`` (the stand-in, real git, the sample repo) for every folder.
-from tests.world import own_world, shared_world, world  # noqa: E402, F401
+from tests.world import (  # noqa: E402, F401
+    both_worlds,
+    fir_world,
+    own_world,
+    shared_fir_world,
+    shared_world,
+    world,
+)

@@ -127,7 +127,13 @@ def logs(
 ) -> None:
     from keycliq_ops.base.errors import UsageError
     from keycliq_ops.cli.envopt import pick_env
-    from keycliq_ops.ops.logs import Summary, parse_kinds, read_logs
+    from keycliq_ops.ops.logs import (
+        Summary,
+        is_fir_app,
+        no_history_note,
+        parse_kinds,
+        read_logs,
+    )
 
     if source is not None and source not in ("app", "heroku"):
         raise UsageError(f"--source {source!r}: expected app or heroku")
@@ -136,12 +142,20 @@ def logs(
     env = pick_env(loaded, env_arg, env_opt, what="keycliq logs")
     target = loaded.env(env)
     counted = Summary()
+    read = 0  # every line read, before --only (to say so when none matched)
     interrupted = False
     with heroku_client() as client:
+        fir = is_fir_app(client, target.app)
+        if fir and not (as_json and summary):
+            # Said, not an empty listing: Fir keeps no history to show.
+            err().print(no_history_note(target.app) + ("; following new lines…" if tail else ""))
         learn_app_secrets(loaded, client)  # a line may quote either app's secrets
-        events = read_logs(client, target.app, lines=lines, tail=tail, source=source, dyno=dyno)
+        events = read_logs(
+            client, target.app, lines=lines, tail=tail, source=source, dyno=dyno, fir=fir
+        )
         try:
             for event in events:
+                read += 1
                 if kinds and event.kind not in kinds:
                     continue
                 counted.add(event)
@@ -157,11 +171,20 @@ def logs(
             interrupted = True
     if summary:
         if as_json:
-            emit_json({"app": target.app, "environment": env, **counted.model_dump(mode="json")})
+            emit_json(
+                {
+                    "app": target.app,
+                    "environment": env,
+                    **counted.model_dump(mode="json"),
+                    **({"history": False, "note": no_history_note(target.app)} if fir else {}),
+                }
+            )
         else:
             _print_summary(counted, f"{target.app} ({env})")
     if interrupted:
         err().print(f"stopped following {target.app} after {counted.lines} lines")
+    elif counted.lines == 0 and not (summary and as_json):
+        _say_none_matched(target.app, read, only, source, dyno)
 
 
 def watch(
@@ -234,6 +257,19 @@ def watch(
         )
 
 
+def _say_none_matched(
+    app: str, read: int, only: list[str], source: str | None, dyno: str | None
+) -> None:
+    """An empty result says so, on stderr (stdout stays empty for a pipe): which filter
+    left nothing, and how many lines were read."""
+    filters = [f"--only {','.join(only)}"] if only else []
+    filters += [f"--source {source}"] if source else []
+    filters += [f"--dyno {dyno}"] if dyno else []
+    what = f"matched {' '.join(filters)}" if filters else "in the log"
+    lines = f"{read} line{'s' if read != 1 else ''} read from {app}"
+    err().print(f"no log lines {what} ({lines})", markup=False, highlight=False, soft_wrap=True)
+
+
 # ------------------------------------------------------------------------------ rendering
 def _json_line(event: LogEvent) -> None:
     import json
@@ -298,6 +334,8 @@ def _print_summary(summary: Summary, title: str) -> None:
 
 
 def _print_verdict(result: WatchResult) -> None:
+    for note in result.notes:
+        err().print(f"note: {note}")
     since = f" since {_stamp(result.since)}" if result.since else ""
     _print_summary(result.summary, f"{result.app} ({result.environment}){since}")
     console = out()

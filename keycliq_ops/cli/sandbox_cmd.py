@@ -114,13 +114,16 @@ FAULT_HELP = (
 @app.command(
     "up",
     help="Start the sandbox in the background and print `export NAME=value` lines "
-    "(HEROKU_API_URL, HEROKU_API_KEY, KEYCLIQ_SANDBOX_REPO) on stdout; notes go to stderr. "
+    "(HEROKU_API_URL, HEROKU_API_KEY, HEROKU_DATA_HOST, KEYCLIQ_CLOUDINARY_API, "
+    "KEYCLIQ_RENDEZVOUS_CA, KEYCLIQ_SANDBOX_REPO) on stdout; notes go to stderr. "
     "Creates pipeline keycliq with keycliq-staging and keycliq-production (each with its own "
     "database), writes the sample repository with keycliq.yaml, and deploys its first commit "
     "to both apps. When a sandbox is already running, prints its exports (and adds --fault "
-    "faults to it); a --seed or --deploy other than the one it was started with is refused "
-    "(exit 2): restart with `keycliq sandbox down` first.\n\n"
-    'Example: eval "$(keycliq sandbox up --seed 1)"',
+    "faults to it); a --seed, --deploy or --generation other than the one it was started "
+    "with is refused (exit 2): restart with `keycliq sandbox down` first. "
+    "--generation fir serves Fir apps (see docs/fir.md).\n\n"
+    'Example: eval "$(keycliq sandbox up --seed 1)"\n\n'
+    'Example: eval "$(keycliq sandbox up --generation fir)"',
 )
 def up(
     fault: list[str] = typer.Option([], "--fault", help=FAULT_HELP),
@@ -141,6 +144,15 @@ def up(
     timeout: float = typer.Option(
         300, "--timeout", min=1, help="Seconds to wait for the sandbox. Example: --timeout 120"
     ),
+    generation: str | None = typer.Option(
+        None,
+        "--generation",
+        metavar="cedar|fir",
+        help="Heroku generation the apps and pipeline belong to: `cedar` (the default: "
+        "slugs, Logplex) or `fir` (stack cnb, OCI images, log sessions without history, "
+        "Fir dyno names). Example: --generation fir",
+        show_default=False,
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     import shlex
@@ -149,6 +161,8 @@ def up(
 
     if deploy not in (None, "baseline", "head", "none"):
         raise UsageError(f"--deploy {deploy!r}: use baseline, head or none")
+    if generation not in (None, "cedar", "fir"):
+        raise UsageError(f"--generation {generation!r}: use cedar or fir")
     require_standin()
     from keycliq_ops.standin.daemon import down as stop
     from keycliq_ops.standin.daemon import state_home
@@ -164,6 +178,7 @@ def up(
             timeout=timeout,
             progress=lambda note: err().print(f"[dim]sandbox:[/] {note}", markup=True),
             answers=sample_answers(),
+            generation=generation,
         )
     if started:
         try:

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, computed_field
+from pydantic import BaseModel, Field, computed_field
 
-from keycliq_ops.base.errors import UsageError
+from keycliq_ops.base.errors import HerokuError, UsageError
 from keycliq_ops.base.redact import Redactor, is_secret_name
 
 if TYPE_CHECKING:
@@ -390,7 +390,35 @@ ALIASES: dict[str, str] = {
     "cloudinary-deleted": "image-deleted",
 }
 
-_LINE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT\S+)\s+(?P<source>[a-z]+)\[(?P<dyno>[^\]]+)\]:\s?")
+# ``source[dyno]:`` — Cedar: ``app[web.1]``, ``heroku[router]``; Fir: ``app[web-1234abcde-123ab]``,
+# ``heroku-router[router]`` (Heroku's own sources are ``heroku-*`` there).
+_LINE = re.compile(
+    r"^(?P<ts>\d{4}-\d\d-\d\dT\S+)\s+(?P<source>[a-z][a-z0-9-]*)\[(?P<dyno>[^\]]+)\]:\s?"
+)
+# A Fir dyno name: process type, a 9-character deployment hash, a 5-character dyno id.
+_FIR_DYNO = re.compile(r"^(?P<type>[a-z][\w-]*?)-[0-9a-z]{9,10}-[0-9a-z]{5}$")
+
+
+def is_heroku_source(source: str | None) -> bool:
+    """Heroku's own lines: ``heroku`` (Cedar) or ``heroku-router``, ``heroku-api``… (Fir)."""
+    return source is not None and (source == "heroku" or source.startswith("heroku-"))
+
+
+def source_family(source: str | None) -> str | None:
+    """``heroku`` for any of Heroku's own sources, else the source as it is."""
+    return "heroku" if is_heroku_source(source) else source
+
+
+def process_type(dyno: str | None) -> str | None:
+    """The process type of a dyno name: ``web`` of ``web.1`` (Cedar) and of
+    ``web-1234abcde-123ab`` (Fir); other names (``router``, ``api``) as they are."""
+    if not dyno:
+        return None
+    m = _FIR_DYNO.match(dyno)
+    if m:
+        return m.group("type")
+    head, dot, number = dyno.partition(".")
+    return head if dot and number.isdigit() else dyno
 
 
 class LogEvent(BaseModel):
@@ -425,8 +453,9 @@ def parse(raw: str) -> tuple[datetime | None, str | None, str | None, str]:
 
 def classify(message: str, source: str | None = None) -> Pattern:
     """The first catalogue pattern matching ``message`` (``other`` when none does)."""
+    family = source_family(source)
     for pattern in CATALOGUE:
-        if pattern.source and source and pattern.source != source:
+        if pattern.source and family and pattern.source != family:
             continue
         if pattern.regex.search(message):
             return pattern
@@ -605,6 +634,13 @@ class WatchResult(BaseModel):
     breaches: list[Breach]
     summary: Summary
     rollback_command: str | None
+    generation: str = "cedar"
+    history: bool = Field(
+        default=True,
+        description="Whether earlier lines could be read (Fir keeps no log history: a "
+        "watch there counts from its start).",
+    )
+    notes: list[str] = Field(default_factory=list)
 
 
 def verdict(
@@ -721,6 +757,61 @@ def classifier_for(client: HerokuClient, app: str) -> Classifier:
     return Classifier(secrets_of(client.config_vars(app)))
 
 
+# Sessions in a row that end at once (within QUICK_CLOSE seconds) without a line before
+# keycliq stops reopening them: a Fir session lasts about 15 minutes, so a session that
+# closes as soon as it opens, again and again, is a broken log stream, not a quiet app.
+EMPTY_SESSIONS_MAX = 3
+QUICK_CLOSE = 1.0
+
+
+def no_history_note(app: str) -> str:
+    return (
+        f"{app} is a Fir app: Heroku keeps no log history there, a log session shows only "
+        "lines written after it opens (--tail follows them)"
+    )
+
+
+def is_fir_app(client: HerokuClient, app: str) -> bool:
+    """Whether ``app`` is of the Fir generation (no log history, sessions that close)."""
+    return client.app(app).is_fir
+
+
+def session_lines(
+    client: HerokuClient,
+    app: str,
+    *,
+    lines: int,
+    tail: bool,
+    source: str | None = None,
+    dyno: str | None = None,
+    fir: bool = False,
+    stop: Callable[[], bool] = lambda: False,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[str]:
+    """Raw lines of a log session. On Fir, while tailing, a session Heroku closed (after
+    about 15 minutes) is reopened and read on, until ``stop()`` says so; lines written
+    between two sessions are lost, as with Heroku's own CLI."""
+    empty = 0
+    while True:
+        session = client.create_log_session(
+            app, lines=0 if fir else lines, tail=tail, source=source, dyno_name=dyno
+        )
+        got, opened = 0, clock()
+        for raw in client.stream_lines(session.logplex_url, reconnect=False):
+            got += 1
+            yield raw
+            if stop():
+                return
+        if not (fir and tail) or stop():
+            return
+        empty = 0 if got or clock() - opened >= QUICK_CLOSE else empty + 1
+        if empty >= EMPTY_SESSIONS_MAX:
+            raise HerokuError(
+                f"the log sessions of {app} closed as soon as they opened, {empty} times in a row",
+                hint=f"try `heroku logs --tail -a {app}`; is the app's log stream up?",
+            )
+
+
 def read_logs(
     client: HerokuClient,
     app: str,
@@ -730,20 +821,40 @@ def read_logs(
     source: str | None = None,
     dyno: str | None = None,
     classifier: Classifier | None = None,
+    fir: bool | None = None,
 ) -> Iterator[LogEvent]:
-    """Classified, masked lines of a log session (``tail``: until the caller stops)."""
+    """Classified, masked lines of a log session (``tail``: until the caller stops).
+
+    On Fir (``fir``; None: ask the app) there is no history: without ``tail`` nothing is
+    read (say :func:`no_history_note`), with it the lines from now on, a closed session
+    reopened."""
+    if fir is None:
+        fir = is_fir_app(client, app)
+    if fir and not tail:
+        return
     classifier = classifier or classifier_for(client, app)
-    session = client.create_log_session(app, lines=lines, tail=tail, source=source, dyno_name=dyno)
-    for raw in client.stream_lines(session.logplex_url, reconnect=False):
-        if raw.strip():
-            yield classifier.event(raw)
+    raws = session_lines(client, app, lines=lines, tail=tail, source=source, dyno=dyno, fir=fir)
+    for raw in raws:
+        if not raw.strip():
+            continue
+        event = classifier.event(raw)
+        if fir and dyno and not (event.dyno == dyno or process_type(event.dyno) == dyno):
+            continue  # the dyno filter by process type, on Fir's dyno names too
+        yield event
 
 
 def current_release_started(client: HerokuClient, app: str) -> datetime | None:
     """When the app's current release was created (``None`` when it has none)."""
+    return _current_release(client, app)[0]
+
+
+def _current_release(client: HerokuClient, app: str) -> tuple[datetime | None, bool]:
+    """(when the current release was created, whether the app is on Fir): a Fir release
+    runs an OCI image (``artifacts``), a Cedar one a slug; one request for both."""
     releases = client.releases(app, limit=10)
     current = next((r for r in releases if r.current), None)
-    return current.created_at if current else None
+    fir = any(r.image_id is not None for r in releases)
+    return (current.created_at if current else None), fir
 
 
 def watch(
@@ -762,13 +873,48 @@ def watch(
 
     Counts every line since the current release was created (the log's backlog is read
     first), or only new lines with ``from_now``. Lines are read as they arrive; the
-    deadline ends the watch.
+    deadline ends the watch. On Fir (no history) it counts from its start whatever
+    ``from_now`` says, reopening a log session Heroku closes.
     """
     classifier = classifier_for(client, app)
-    since = None if from_now else current_release_started(client, app)
-    session = client.create_log_session(app, lines=0 if from_now else BACKLOG_MAX, tail=True)
+    started, fir = _current_release(client, app)
+    notes: list[str] = []
+    if fir:
+        from_now = True
+        notes.append(no_history_note(app) + ": this watch counts lines from its start")
+    since = None if from_now else started
     summary = Summary()
-    stream = client.stream_lines(session.logplex_url, reconnect=False)
+    halt = threading.Event()
+    stream = session_lines(
+        client, app, lines=0 if from_now else BACKLOG_MAX, tail=True, fir=fir, stop=halt.is_set
+    )
+    try:
+        _count(stream, seconds, clock, classifier, since, summary, on_event)
+    finally:
+        halt.set()
+    result = verdict(
+        summary,
+        policy or DEFAULT_POLICY,
+        app=app,
+        environment=environment,
+        seconds=seconds,
+        since=since,
+    )
+    result.generation = "fir" if fir else "cedar"
+    result.history = not fir
+    result.notes = notes
+    return result
+
+
+def _count(
+    stream: Iterator[str],
+    seconds: float,
+    clock: Callable[[], float],
+    classifier: Classifier,
+    since: datetime | None,
+    summary: Summary,
+    on_event: Callable[[LogEvent], None] | None,
+) -> None:
     for raw in until_deadline(stream, seconds, clock=clock):
         if not raw.strip():
             continue
@@ -778,11 +924,3 @@ def watch(
         summary.add(event)
         if on_event is not None:
             on_event(event)
-    return verdict(
-        summary,
-        policy or DEFAULT_POLICY,
-        app=app,
-        environment=environment,
-        seconds=seconds,
-        since=since,
-    )

@@ -58,6 +58,17 @@ class DeployedCommit(BaseModel):
     subject: str | None = Field(default=None, description="From the local repository.")
 
 
+class BackupInfo(BaseModel):
+    """The environment's newest completed Heroku Postgres backup."""
+
+    name: str = Field(description="As Heroku's CLI names it, e.g. `b012` (`a…`: scheduled).")
+    database: str | None = None
+    finished_at: datetime | None = None
+    age_seconds: int | None = Field(default=None, description="Seconds since it finished.")
+    size_bytes: int = 0
+    scheduled: bool = False
+
+
 class EnvironmentStatus(BaseModel):
     name: str
     app: str
@@ -69,6 +80,11 @@ class EnvironmentStatus(BaseModel):
     error: str | None = Field(default=None, description="Why this environment is unknown.")
     hint: str | None = Field(default=None, description="What to do about ``error``.")
     notes: list[str] = Field(default_factory=list)
+    backup: BackupInfo | None = Field(
+        default=None,
+        description="The newest completed backup (asked where backups are on: "
+        "`environments.<env>.backup`, production by default).",
+    )
 
 
 class LocalStatus(BaseModel):
@@ -131,8 +147,10 @@ def collect_status(
     *,
     now: datetime | None = None,
     max_workers: int = 8,
+    backups: bool = False,
 ) -> StatusReport:
-    """Ask Heroku and git where every environment stands."""
+    """Ask Heroku and git where every environment stands (``backups``: also the newest
+    Heroku Postgres backup of each environment whose backups are on)."""
     config = loaded.config
     now = now or datetime.now(UTC)
     envs = list(config.environments.items())
@@ -154,6 +172,11 @@ def collect_status(
             releases[name] = pool.submit(_soft(partial(client.releases, app, limit=RELEASE_WINDOW)))
             builds[name] = pool.submit(_soft(partial(client.builds, app, limit=BUILD_WINDOW)))
         local_future = pool.submit(_local_status, local_repo, loaded) if local_repo else None
+        backup_futures = {
+            name: pool.submit(last_backup, client, env.app, now)
+            for name, env in envs
+            if backups and env.effective_backup()
+        }
 
         coupling_of = {n: f.result() for n, f in couplings.items()}
         release_of = {n: f.result() for n, f in releases.items()}
@@ -171,6 +194,7 @@ def collect_status(
         local = local_future.result() if local_future else None
 
     all_builds = [b for bs in builds_of.values() if isinstance(bs, list) for b in bs]
+    all_releases = [r for rs in release_of.values() if isinstance(rs, list) for r in rs]
     statuses: list[EnvironmentStatus] = []
     for name, env in envs:
         status = EnvironmentStatus(name=name, app=env.app, expected_stage=env.stage)
@@ -192,7 +216,13 @@ def collect_status(
         if isinstance(found, HerokuError):
             status.error, status.hint = found.message, found.hint
         else:
-            _fill_release(status, found, all_builds, now, local_repo)
+            _fill_release(status, found, all_builds, now, local_repo, all_releases)
+        if name in backup_futures:
+            got = backup_futures[name].result()
+            if isinstance(got, BackupInfo):
+                status.backup = got
+            else:
+                status.notes.append(got)
         statuses.append(status)
 
     comparisons = _comparisons(statuses, local, local_repo)
@@ -207,12 +237,36 @@ def collect_status(
     )
 
 
+def last_backup(client: HerokuClient, app: str, now: datetime) -> BackupInfo | str:
+    """The app's newest completed backup, or a note saying why there is none to show."""
+    from keycliq_ops.adapters.heroku.postgres import PostgresClient
+
+    try:
+        with PostgresClient.for_client(client) as pg:
+            done = [b for b in pg.backups(app) if b.status == "completed"]
+    except HerokuError as exc:
+        return f"last backup unknown: {exc.message}"
+    if not done:
+        return f"no backup yet (`heroku pg:backups:capture -a {app}` takes one)"
+    newest = done[0]  # newest first (by time, then number)
+    at = newest.finished_at
+    return BackupInfo(
+        name=newest.name,
+        database=newest.from_name,
+        finished_at=at,
+        age_seconds=max(0, int((now - at).total_seconds())) if at else None,
+        size_bytes=newest.processed_bytes,
+        scheduled=newest.schedule is not None,
+    )
+
+
 def _fill_release(
     status: EnvironmentStatus,
     releases: list[Release],
     builds: list[Build],
     now: datetime,
     repo: Repo | None,
+    every_release: list[Release] | None = None,
 ) -> None:
     current = next((r for r in releases if r.current), None)
     if current is None:
@@ -231,7 +285,7 @@ def _fill_release(
         age_seconds=max(0, int((now - current.created_at).total_seconds())),
         by=current.user.email if current.user else None,
     )
-    build = build_of(current, builds)
+    build = build_of(current, builds, every_release)
     sha: str | None = None
     if build is not None and build.commit:
         status.commit = DeployedCommit(sha=build.commit, source="build", build_id=build.id)
@@ -248,10 +302,16 @@ def _fill_release(
         status.commit.subject = subject or None
 
 
-def release_commit(release: Release, builds: list[Build], repo: Repo | None) -> str | None:
+def release_commit(
+    release: Release,
+    builds: list[Build],
+    repo: Repo | None,
+    releases: list[Release] | None = None,
+) -> str | None:
     """The commit a release runs: its slug's build (a promoted slug was built on another
-    app, so pass every app's builds), else a sha named in its description."""
-    build = build_of(release, builds)
+    app, so pass every app's builds), else a sha named in its description. On Fir (no
+    slug), ``releases`` of every app lets the image lead to the release its build made."""
+    build = build_of(release, builds, releases)
     if build is not None and build.commit:
         return build.commit
     m = DESCRIBED_SHA.match(release.description)
@@ -260,14 +320,26 @@ def release_commit(release: Release, builds: list[Build], repo: Repo | None) -> 
     return None
 
 
-def build_of(release: Release, builds: list[Build]) -> Build | None:
-    """The build that made ``release``'s slug, among ``builds``."""
+def build_of(
+    release: Release, builds: list[Build], releases: list[Release] | None = None
+) -> Build | None:
+    """The build that made ``release``'s code (:attr:`Release.code`), among ``builds``.
+
+    Cedar: the build of its slug. Fir (a build names no image): the build whose release
+    is ``release``, or is one of ``releases`` (any app's) running the same image (a
+    promotion or rollback reuses the image of the release a build made)."""
     for build in builds:
         if build.release is not None and build.release.id == release.id:
             return build
     if release.slug is not None:
         for build in builds:
             if build.slug is not None and build.slug.id == release.slug.id:
+                return build
+    code = release.code_id
+    if code is not None and releases:
+        same = {r.id for r in releases if r.code_id == code}
+        for build in builds:
+            if build.release is not None and build.release.id in same:
                 return build
     return None
 

@@ -289,7 +289,7 @@ def _release_of_source(
             if release.version > before:
                 return release
             return None
-        if release.slug is not None and release.slug.id == p.source_slug_id:
+        if release.code_id is not None and release.code_id == p.source_slug_id:
             return release
     return None
 
@@ -471,9 +471,10 @@ class PromotedReleaseStep(FollowsRelease):
 
 def promoted_code(s: Session, p: PromotionPlan, app: str, release: Release) -> dict[str, Any]:
     """What ``release`` (a target's new release) runs, and whether it is the code the gate
-    judged: the same slug as staging's gated release (Cedar), and the same commit."""
-    slug = release.slug.id if release.slug else None
-    # With no slug to compare (e.g. Fir), the commit alone decides.
+    judged: the same code as staging's gated release (its slug on Cedar, its image on
+    Fir: ``source_slug_id`` holds the gated release's ``code_id``), and the same commit."""
+    slug = release.code_id
+    # With no code to compare, the commit alone decides.
     same = p.source_slug_id is not None and slug == p.source_slug_id
     commit = p.commit if same else _commit_of(s, p, app, release)
     passed = same or (p.source_slug_id is None and commit is not None and commit == p.commit)
@@ -483,6 +484,7 @@ def promoted_code(s: Session, p: PromotionPlan, app: str, release: Release) -> d
         "release_version": release.version,
         "status": release.status,
         "slug_id": slug,
+        **({"image_id": release.image_id} if release.image_id else {}),
         "commit": commit,
         "gated_slug_id": p.source_slug_id,
         "gated_commit": p.commit,
@@ -501,7 +503,9 @@ def _commit_of(s: Session, p: PromotionPlan, app: str, release: Release) -> str 
         *s.client.builds(app, limit=BUILD_WINDOW),
     ]
     repo = s.repo
-    return release_commit(release, builds, repo)
+    # Fir: a build names no image; the source's releases lead from the image to its build.
+    releases = s.client.releases(p.source_app, limit=RECENT) if release.image_id else None
+    return release_commit(release, builds, repo, releases)
 
 
 def _wrong_text(p: PromotionPlan, wrong: list[dict[str, Any]]) -> str:

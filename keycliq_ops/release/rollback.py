@@ -186,9 +186,9 @@ def _check_target(app: str, target: Release, current: Release) -> None:
             f"v{target.version} of {app} {target.status}: cannot return to it",
             hint="pick a release that succeeded (`heroku releases -a " + app + "`)",
         )
-    if target.slug is None:
+    if target.code is None:
         raise GateFailed(
-            f"v{target.version} of {app} has no code (no slug: {target.description!r})",
+            f"v{target.version} of {app} has no code (no slug or image: {target.description!r})",
             hint="pick a release made by a build or a promotion",
         )
 
@@ -200,7 +200,7 @@ def default_target(
         (
             r
             for r in releases
-            if r.version < current.version and r.status == "succeeded" and r.slug is not None
+            if r.version < current.version and r.status == "succeeded" and r.code is not None
         ),
         key=lambda r: r.version,
         reverse=True,
@@ -229,13 +229,22 @@ def default_target(
 
 def _commit_of(ctx: Session, release: Release) -> str | None:
     """The commit a release runs: its slug's build in any environment (a promoted slug was
-    built on staging), else a sha in its description (``keycliq status``'s rule)."""
-    from keycliq_ops.ops.status import BUILD_WINDOW, release_commit
+    built on staging), else a sha in its description (``keycliq status``'s rule). A Fir
+    release (an image, no slug) is traced through the releases of every environment that
+    run the same image to the build that made one of them."""
+    from keycliq_ops.ops.status import BUILD_WINDOW, RELEASE_WINDOW, release_commit
 
     apps = sorted({e.app for e in ctx.loaded.config.environments.values()})
+    fir = release.slug is None and release.image_id is not None
     with ThreadPoolExecutor(max_workers=min(4, len(apps))) as pool:
         lists = list(pool.map(lambda a: ctx.client.builds(a, limit=BUILD_WINDOW), apps))
-    return release_commit(release, [b for bs in lists for b in bs], ctx.checkout())
+        others = (
+            list(pool.map(lambda a: ctx.client.releases(a, limit=RELEASE_WINDOW), apps))
+            if fir
+            else []
+        )
+    releases = [r for rs in others for r in rs] or None
+    return release_commit(release, [b for bs in lists for b in bs], ctx.checkout(), releases)
 
 
 def migrations_since(ledger: Ledger, app: str, after: int, up_to: int) -> tuple[list[str], bool]:
@@ -274,6 +283,7 @@ def rollback_action(
             "to": plan.target.version,
             "chosen_by": plan.chosen_by,
             "migrations_not_rolled_back": plan.migrations,
+            **plan.target.code_record(),  # what it returns to: slug (Cedar) or image (Fir)
         }
     }
     if after_promote:

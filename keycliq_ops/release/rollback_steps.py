@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 @dataclass
 class RollbackStep(StepBase):
     """``POST /apps/{app}/releases`` with the target release: a new release that runs the
-    target's slug with the target's config vars."""
+    target's code (its slug on Cedar, its OCI image on Fir) with the target's config vars."""
 
     plan_: RollbackPlan
     name: str = "rollback"
@@ -62,6 +62,8 @@ class RollbackStep(StepBase):
                 "to_version": p.target.version,
                 "release_id": release.id,
                 "release_version": release.version,
+                # The code it runs again: the slug id (Cedar) or the image id (Fir).
+                **p.target.code_record(),
             },
         )
 

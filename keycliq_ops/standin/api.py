@@ -7,10 +7,14 @@ them all and validate each answer against Heroku's schema.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
+from keycliq_ops.standin.cloudinary import routes as cloudinary_routes
 from keycliq_ops.standin.faults import parse_fault
+from keycliq_ops.standin.pgbackups import routes as pgbackups_routes
 from keycliq_ops.standin.platform import ApiError, Engine, not_found
 from keycliq_ops.standin.server import (
     JsonResponse,
@@ -19,7 +23,7 @@ from keycliq_ops.standin.server import (
     Route,
     StreamResponse,
 )
-from keycliq_ops.standin.world import formation_of
+from keycliq_ops.standin.world import AppRow, fir_dyno_name, formation_of, iso
 
 BUILD_STATUS_MARKER = "\uffff sandbox-build-status: "
 
@@ -95,11 +99,16 @@ def routes(engine: Engine, rate: RateLimiter) -> list[Route]:
         app = e.app(r.params["app"])
         body = r.json_object()
         target = _str_field(body, "release")
-        if target is None:
+        slug = _str_field(body, "slug") or _str_field(body, "oci_image")  # Fir: an image
+        if target is None and slug is None:
             raise ApiError(
-                422, "invalid_params", "The stand-in creates releases by rollback: send release."
+                422, "invalid_params", "Send slug (a new release) or release (a rollback)."
             )
-        rel = e.rollback(app, target)
+        if target is not None:
+            rel = e.rollback(app, target)
+        else:
+            assert slug is not None
+            rel = e.release_from_slug(app, slug, _str_field(body, "description"))
         with e.lock:
             return JsonResponse(rel.to_api(), 201)
 
@@ -161,9 +170,41 @@ def routes(engine: Engine, rate: RateLimiter) -> list[Route]:
             return JsonResponse(dyno.to_api(), 201)
 
     def dynos(r: Request) -> JsonResponse:
+        """The formation's dynos (``web.1`` while a release runs) and the one-offs still
+        running: a finished one-off leaves the list, as on Heroku."""
         app = e.app(r.params["app"])
         with e.lock:
-            return JsonResponse([d.to_api() for d in app.dynos])
+            running = [d.to_api() for d in app.dynos if d.state in ("starting", "up")]
+            return JsonResponse(formation_dynos(app, e.web_restarted.get(app.id)) + running)
+
+    def dynos_restart(r: Request) -> JsonResponse:
+        e.restart_dynos(e.app(r.params["app"]))
+        return JsonResponse({}, 202)
+
+    def user_apps(r: Request) -> JsonResponse:
+        if r.params["user"] not in ("~", e.account.id, e.account.email):
+            raise not_found("user")
+        return apps(r)
+
+    def filter_apps(r: Request) -> JsonResponse:
+        wanted = r.json_object().get("in")
+        ids = wanted.get("id") if isinstance(wanted, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ApiError(422, "invalid_params", "in.id must be a list of app ids.")
+        with e.lock:
+            found = [a for a in e.apps.values() if a.id in ids or a.name in ids]
+            return JsonResponse([team_app(a.to_api()) for a in found])
+
+    def pipelines(r: Request) -> JsonResponse:
+        name = r.query.get("eq[name]")
+        with e.lock:
+            found = [p for p in e.pipelines.values() if name is None or p.name == name]
+            return JsonResponse([p.to_api() for p in found])
+
+    def collaborators(r: Request) -> JsonResponse:
+        app = e.app(r.params["app"])
+        with e.lock:
+            return JsonResponse([owner_collaborator(app)])
 
     def dyno_info(r: Request) -> JsonResponse:
         app = e.app(r.params["app"])
@@ -195,6 +236,11 @@ def routes(engine: Engine, rate: RateLimiter) -> list[Route]:
     def stream(r: Request) -> StreamResponse:
         kind, ident = r.params["kind"], r.params["id"]
         if kind == "log":
+            if "text/event-stream" in (r.headers.get("Accept") or ""):
+                # Heroku's CLI 10+ reads a log session as server-sent events only.
+                return StreamResponse(
+                    "log", sse_events(e.log_stream(ident)), content_type=SSE_CONTENT_TYPE
+                )
             return StreamResponse("log", e.log_stream(ident))
         with e.lock:
             found = e.streams.get(ident)
@@ -331,6 +377,23 @@ def routes(engine: Engine, rate: RateLimiter) -> list[Route]:
         ),
         Route("POST", f"{a}/dynos", dyno_create, ("dyno", "Create")),
         Route("GET", f"{a}/dynos", dynos, ("dyno", "List"), ranges=("id", "name")),
+        Route("DELETE", f"{a}/dynos", dynos_restart, ("dyno", "Restart all")),
+        Route(
+            "GET",
+            "/users/{user}/apps",
+            user_apps,
+            ("app", "List Owned and Collaborated"),
+            ranges=("id", "name", "updated_at"),
+        ),
+        Route(
+            "POST",
+            "/filters/apps",
+            filter_apps,
+            ("filter-apps", "Apps"),
+            ranges=("id", "name", "updated_at"),
+        ),
+        Route("GET", "/pipelines", pipelines, ("pipeline", "List"), ranges=("id", "name")),
+        Route("GET", f"{a}/collaborators", collaborators, ("collaborator", "List"), ranges=("id",)),
         Route("GET", f"{a}/dynos/{{dyno}}", dyno_info, ("dyno", "Info")),
         Route("POST", f"{a}/log-sessions", log_session, ("log-session", "Create")),
         Route("GET", f"{a}/formation", formation, ("formation", "List"), ranges=("id", "type")),
@@ -344,7 +407,90 @@ def routes(engine: Engine, rate: RateLimiter) -> list[Route]:
         Route("GET", "/_sandbox/web/{app}", web, auth=False, api=False),
         Route("GET", "/_sandbox/web/{app}/", web, auth=False, api=False),
         Route("GET", "/_sandbox/web/{app}/{page}", web, auth=False, api=False),
+        *pgbackups_routes(engine),  # the Heroku Postgres API's backups, and the add-on list
+        *cloudinary_routes(engine),  # Cloudinary's Admin API usage (standin/cloudinary.py)
     ]
+
+
+SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+# Properties of a team-app (``POST /filters/apps``) that an app does not carry.
+_TEAM_APP_ONLY = {"joined": False, "locked": False}
+_TEAM_APP_KEYS = (
+    "archived_at",
+    "buildpack_provided_description",
+    "build_stack",
+    "created_at",
+    "git_url",
+    "id",
+    "internal_routing",
+    "maintenance",
+    "name",
+    "team",
+    "owner",
+    "region",
+    "released_at",
+    "repo_size",
+    "slug_size",
+    "space",
+    "stack",
+    "updated_at",
+    "web_url",
+)
+
+
+def sse_events(lines: Iterator[str]) -> Iterator[str]:
+    """Each log line as one server-sent event (``data: <line>`` and a blank line)."""
+    for line in lines:
+        yield f"data: {line.rstrip(chr(10))}\n\n"
+
+
+def team_app(app: dict[str, Any]) -> dict[str, Any]:
+    """An app as ``POST /filters/apps`` answers it (the schema's ``team-app``)."""
+    return {**{k: app[k] for k in _TEAM_APP_KEYS}, **_TEAM_APP_ONLY}
+
+
+def owner_collaborator(app: AppRow) -> dict[str, Any]:
+    """The owner of a personal app, as its collaborator list shows them."""
+    return {
+        "app": {"name": app.name, "id": app.id},
+        "created_at": iso(app.created_at),
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{app.id}/collaborator/{app.owner.id}")),
+        "permissions": [],
+        "role": "owner",
+        "updated_at": iso(app.created_at),
+        "user": {"email": app.owner.email, "federated": False, "id": app.owner.id},
+    }
+
+
+def formation_dynos(app: AppRow, restarted: datetime | None) -> list[dict[str, Any]]:
+    """The dynos the formation runs for the current release (``quantity`` of each type),
+    up since the release (or the last restart)."""
+    current = app.current
+    if current is None or current.slug is None:
+        return []
+    since = max(current.updated_at, restarted) if restarted else current.updated_at
+    out = []
+    for entry in formation_of(app):
+        for number in range(1, int(entry["quantity"]) + 1):
+            name = f"{entry['type']}.{number}"
+            if app.fir:
+                name = fir_dyno_name(app.id, name)
+            out.append(
+                {
+                    "attach_url": None,
+                    "command": entry["command"],
+                    "created_at": iso(since),
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{app.id}/{name}/{iso(since)}")),
+                    "name": name,
+                    "release": {"id": current.id, "version": current.version},
+                    "app": {"name": app.name, "id": app.id},
+                    "size": entry["size"],
+                    "state": "up",
+                    "type": entry["type"],
+                    "updated_at": iso(since),
+                }
+            )
+    return out
 
 
 def _push_output(e: Engine, build_id: str, app_name: str) -> Iterator[str]:

@@ -58,13 +58,35 @@ class SandboxState:
     started_at: float = field(default_factory=time.time)
     seed: int | None = None  # --seed it was started with (None: not seeded)
     deploy: str = "baseline"  # --deploy it was started with
+    generation: str = "cedar"  # --generation it was started with (cedar or fir)
+    rendezvous_ca: str | None = None  # the CA of its one-off dynos' TLS rendezvous
 
     def exports(self) -> dict[str, str]:
-        return {
+        out = {
             "HEROKU_API_URL": self.url,
             "HEROKU_API_KEY": self.token,
+            "HEROKU_DATA_HOST": self.url,  # the Heroku Postgres API (backups) is served too
+            "KEYCLIQ_CLOUDINARY_API": self.url,  # so is Cloudinary's Admin API (costs)
             "KEYCLIQ_SANDBOX_REPO": self.repo,
         }
+        if self.rendezvous_ca:
+            out["KEYCLIQ_RENDEZVOUS_CA"] = self.rendezvous_ca
+        return out
+
+    def heroku_cli_environment(self) -> dict[str, str]:
+        """What points Heroku's own CLI at this sandbox and keeps it on loopback
+        (docs/heroku-cli.md): the API, the token, no update checks, no telemetry."""
+        env = {
+            "HEROKU_HOST": self.url,
+            "HEROKU_API_KEY": self.token,
+            "HEROKU_PARTICLEBOARD_URL": self.url,
+            "DISABLE_TELEMETRY": "true",
+            "HEROKU_SKIP_NEW_VERSION_CHECK": "true",
+            "HEROKU_DISABLE_AUTOUPDATE": "true",
+        }
+        if self.rendezvous_ca:
+            env["NODE_EXTRA_CA_CERTS"] = self.rendezvous_ca
+        return env
 
 
 @dataclass
@@ -134,7 +156,11 @@ def _api(state: SandboxState, method: str, path: str, body: Any = None) -> Any:
 
 # --------------------------------------------------------------------------- up
 def _refuse_other_options(
-    existing: SandboxState, deploy: str | None, seed_scale: int | None, faults: list[str]
+    existing: SandboxState,
+    deploy: str | None,
+    seed_scale: int | None,
+    faults: list[str],
+    generation: str | None = None,
 ) -> None:
     """A usage error when ``up`` asks for a start the running sandbox did not have (its
     data is seeded once, its apps deployed once): say so and how to restart, rather than
@@ -145,10 +171,15 @@ def _refuse_other_options(
         differs.append(f"--seed {seed_scale} (it was started {was})")
     if deploy is not None and deploy != existing.deploy:
         differs.append(f"--deploy {deploy} (it was started with --deploy {existing.deploy})")
+    if generation is not None and generation != existing.generation:
+        differs.append(
+            f"--generation {generation} (it was started with --generation {existing.generation})"
+        )
     if not differs:
         return
     asked = [f"--seed {seed_scale}"] if seed_scale is not None else []
     asked += [f"--deploy {deploy}"] if deploy is not None else []
+    asked += [f"--generation {generation}"] if generation is not None else []
     asked += [f"--fault {spec}" for spec in faults]
     raise usage(
         f"a sandbox is already running (pid {existing.pid}, {existing.url}) and cannot take "
@@ -167,6 +198,7 @@ def up(
     timeout: float = 300,
     progress: Callable[[str], None] = lambda _: None,
     answers: str | None = None,
+    generation: str | None = None,
 ) -> tuple[SandboxState, bool]:
     """Start the sandbox (or reuse the running one); (state, started_now).
 
@@ -183,7 +215,7 @@ def up(
     _check_home(home)
     existing = read_state(home)
     if existing is not None and _alive(existing.pid):
-        _refuse_other_options(existing, deploy, seed_scale, faults)
+        _refuse_other_options(existing, deploy, seed_scale, faults, generation)
         if faults:
             _api(existing, "POST", "/_sandbox/faults", {"faults": faults})
             existing.faults += faults
@@ -198,6 +230,7 @@ def up(
     args = [sys.executable, "-m", "keycliq_ops.standin.daemon", "--home", str(home)]
     args += ["--ready-fd", str(write_fd), "--deploy", deploy or "baseline"]
     args += [f"--fault={spec}" for spec in faults]
+    args += ["--generation", generation or "cedar"]
     if answers is not None:
         atomic_write(home / ANSWERS_FILE, answers)
         args += ["--answers", str(home / ANSWERS_FILE)]
@@ -314,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", action="append", default=[])
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--answers", type=Path, default=None)
+    parser.add_argument("--generation", default="cedar", choices=["cedar", "fir"])
     args = parser.parse_args(argv)
     pipe = os.fdopen(args.ready_fd, "w")
 
@@ -325,12 +359,13 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
 
+    from keycliq_ops.standin.attach import ca_file_for
     from keycliq_ops.standin.faults import parse_fault
     from keycliq_ops.standin.provision import provision
     from keycliq_ops.standin.sandbox import Sandbox
 
     home: Path = args.home
-    sb = Sandbox(home)
+    sb = Sandbox(home, generation=args.generation)
     try:
         tell(note="starting PostgreSQL and the API server")
         sb.start()
@@ -355,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
             faults=list(args.fault),
             seed=args.seed,
             deploy=args.deploy,
+            generation=args.generation,
+            rendezvous_ca=str(ca) if (ca := ca_file_for(sb.engine.attach_address)) else None,
         )
         atomic_write(home / STATE_FILE, json.dumps(asdict(state), indent=2), mode=0o600)
         tell(ready=asdict(state))

@@ -167,8 +167,10 @@ def extract_slug(tarball: Path, dest: Path) -> None:
         tar.extractall(dest, filter="data")
 
 
-def write_shims(folder: Path) -> Path:
-    """``npm``, ``npx`` and ``prisma`` executables in ``folder`` (see the module's notes)."""
+def write_shims(folder: Path, *, launcher: bool = False) -> Path:
+    """``npm``, ``npx`` and ``prisma`` executables in ``folder`` (see the module's notes);
+    with ``launcher`` (a Fir / ``cnb`` dyno) also ``launcher``, which runs its arguments
+    (as the CNB launcher does once it has set the image's environment up)."""
     folder.mkdir(parents=True, exist_ok=True)
     python = shlex.quote(sys.executable)
     # `-c`, not `-m`: this module is imported by the package itself (runpy would warn).
@@ -180,6 +182,9 @@ def write_shims(folder: Path) -> Path:
         "npx": f'exec {python} -c {entry} npx "$@"',
         "prisma": f'exec {python} -m keycliq_ops.standin.prisma "$@"',
     }
+    if launcher:
+        # One argument: a command line (run by a shell); more: the program and its arguments.
+        bodies["launcher"] = 'if [ "$#" -eq 1 ]; then exec /bin/sh -c "$1"; fi\nexec "$@"'
     for name, body in bodies.items():
         text = f"#!/bin/sh\n# keycliq stand-in: {name} for an offline dyno\n{body}\n"
         target = folder / name
@@ -227,8 +232,9 @@ def dyno_environment(
 class ProcessTable:
     """Running dyno processes, so that stopping the sandbox stops them too."""
 
-    def __init__(self, work_dir: Path) -> None:
+    def __init__(self, work_dir: Path, *, launcher: bool = False) -> None:
         self.work_dir = work_dir
+        self._launcher = launcher
         self._procs: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
         self._stopping = False
@@ -238,7 +244,7 @@ class ProcessTable:
         """The shim folder (beside the dynos' checkouts, never inside a slug)."""
         with self._lock:
             if self._shims is None:
-                self._shims = write_shims(self.work_dir / "_shims")
+                self._shims = write_shims(self.work_dir / "_shims", launcher=self._launcher)
             return self._shims
 
     def run(

@@ -14,12 +14,13 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 from keycliq_ops.standin.dynorunner import ProcessTable, build_slug
 from keycliq_ops.standin.faults import FaultBook
 from keycliq_ops.standin.gitrepo import create_bare_repo, install_hook
-from keycliq_ops.standin.streams import LiveText
+from keycliq_ops.standin.streams import Live, LiveText
 from keycliq_ops.standin.world import (
     AccountRow,
     AppRow,
@@ -31,8 +32,11 @@ from keycliq_ops.standin.world import (
     PromotionRow,
     ReleaseRow,
     SlugRow,
+    fir_dyno_name,
+    fir_matches,
     new_id,
     now,
+    render_fir,
 )
 
 EXIT_MARKER = "\uffff heroku-command-exit-status: "
@@ -57,7 +61,23 @@ def not_found(what: str) -> ApiError:
 class Engine:
     """The state and behaviour of one sandbox."""
 
-    def __init__(self, root: Path, *, base_url: str, token: str, faults: FaultBook) -> None:
+    # A Fir log session ends after about 15 minutes; the client opens another one.
+    FIR_LOG_SESSION_SECONDS = 900.0
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        base_url: str,
+        token: str,
+        faults: FaultBook,
+        generation: str = "cedar",
+    ) -> None:
+        if generation not in ("cedar", "fir"):
+            raise ValueError(f"unknown generation {generation!r}: cedar or fir")
+        self.generation = generation
+        self.fir_log_session_seconds = self.FIR_LOG_SESSION_SECONDS
+        self.fir_streams: dict[str, Live[str]] = {}
         self.root = root
         self.base_url = base_url
         self.token = token
@@ -72,7 +92,8 @@ class Engine:
         self.streams: dict[str, tuple[str, LiveText]] = {}
         self.attach_secrets: dict[str, DynoRow] = {}
         self.attach_address: tuple[str, int] | None = None
-        self.procs = ProcessTable(root / "dynos")
+        self.web_restarted: dict[str, datetime] = {}  # app id -> last restart-all
+        self.procs = ProcessTable(root / "dynos", launcher=generation == "fir")
         self._threads: list[threading.Thread] = []
         self._numbers = itertools.count(1001)
         (root / "slugs").mkdir(parents=True, exist_ok=True)
@@ -113,14 +134,20 @@ class Engine:
     # ------------------------------------------------------------ provisioning
     def create_pipeline(self, name: str) -> PipelineRow:
         with self.lock:
-            pipeline = PipelineRow(name=name, owner_id=self.account.id)
+            pipeline = PipelineRow(name=name, owner_id=self.account.id, generation=self.generation)
             self.pipelines[pipeline.id] = pipeline
         return pipeline
 
     def create_app(self, name: str, *, database_name: str) -> AppRow:
         bare = create_bare_repo(self.root / "git" / f"{name}.git")
         install_hook(bare, app=name, url=self.base_url, token=self.token)
-        app = AppRow(name=name, owner=self.account, bare_repo=bare, database_name=database_name)
+        app = AppRow(
+            name=name,
+            owner=self.account,
+            bare_repo=bare,
+            database_name=database_name,
+            generation=self.generation,
+        )
         with self.lock:
             if name in self.apps:
                 raise ApiError(422, "invalid_params", "Name is already taken")
@@ -177,6 +204,7 @@ class Engine:
             user=self.account.ref(),
             output=output,
             output_url=f"{self.base_url}/streams/build/{stream_id}",
+            generation=app.generation,
         )
         with self.lock:
             self.streams[stream_id] = ("build", output)
@@ -239,6 +267,7 @@ class Engine:
                 config=dict(config),
                 slug=slug,
                 user=self.account.ref(),
+                generation=app.generation,
             )
             app.config = dict(config)
             app.releases.append(rel)
@@ -303,14 +332,15 @@ class Engine:
         web = rel.slug.process_types.get("web")
         if not web:
             return
-        heroku = {"source": "heroku", "dyno": "web.1"}
+        web_dyno = fir_dyno_name(app.id, "web.1") if app.fir else "web.1"
+        heroku = {"source": "heroku", "dyno": web_dyno}
         app.log.write("Restarting", **heroku)
         app.log.write(f"Starting process with command `{web}`", **heroku)
         app.log.write(f"> keycliq@1.0.0 start\n> {web}\n[remix-serve] http://localhost:5000")
         app.log.write("State changed from starting to up", **heroku)
         app.log.write(
             f'at=info method=GET path="/healthz" host={app.name}.herokuapp.com '
-            f"request_id={new_id()} dyno=web.1 connect=0ms service=4ms status=200 bytes=220 "
+            f"request_id={new_id()} dyno={web_dyno} connect=0ms service=4ms status=200 bytes=220 "
             "protocol=https",
             source="heroku",
             dyno="router",
@@ -323,6 +353,26 @@ class Engine:
                 422, "invalid_params", f"Cannot roll back to v{target.version}: it failed"
             )
         return self.new_release(app, target.slug, target.config, f"Rollback to v{target.version}")
+
+    def release_from_slug(self, app: AppRow, slug_id: str, description: str | None) -> ReleaseRow:
+        """``POST /apps/{app}/releases {"slug": id}``: release a slug this app already has.
+
+        Heroku accepts any slug the app owns; the stand-in knows the slugs of the app's
+        builds and releases (a promotion copies the slug into the target's releases).
+        """
+        with self.lock:
+            slugs = [r.slug for r in app.releases if r.slug is not None]
+            slugs += [b.slug for b in app.builds if b.slug is not None]
+            # On Fir the same build is an OCI image, named by its image id.
+            slug = next(
+                (s for s in slugs if s.id == slug_id or (app.fir and s.image_id == slug_id)),
+                None,
+            )
+        if slug is None:
+            raise ApiError(404, "not_found", "Couldn't find that slug.")
+        return self.new_release(
+            app, slug, dict(app.config), description or f"Deploy {slug.commit[:8]}"
+        )
 
     # -------------------------------------------------------------- promotions
     def promote(self, pipeline: PipelineRow, source: AppRow, targets: list[AppRow]) -> PromotionRow:
@@ -346,6 +396,8 @@ class Engine:
         if current is None:
             raise ApiError(422, "invalid_params", f"{app.name} has no release.")
         name = f"{type_}.{next(self._numbers)}"
+        if app.fir:
+            name = fir_dyno_name(app.id, name)
         dyno = DynoRow(
             app_id=app.id,
             app_name=app.name,
@@ -381,7 +433,24 @@ class Engine:
                 app.log.write(text, dyno=dyno.name)
 
         slug = dyno.release.slug
-        code = self.procs.run(
+        missing = _needs_launcher(dyno.command) if app.fir else None
+        if missing is not None:
+            # A Fir dyno sets its image's environment up through the CNB launcher: without
+            # it the buildpacks' programs (node, npm, npx) are not on PATH.
+            line(f"bash: line 1: {missing}: command not found")
+            code = 127
+        else:
+            code = self._run_command(dyno, slug, line, env)
+        self._dyno_exited(app, dyno, code)
+
+    def _run_command(
+        self,
+        dyno: DynoRow,
+        slug: SlugRow | None,
+        line: Callable[[str], None],
+        env: dict[str, str],
+    ) -> int:
+        return self.procs.run(
             dyno.command,
             slug_tarball=slug.tarball if slug else None,
             config=dyno.release.config,
@@ -389,6 +458,9 @@ class Engine:
             on_line=line,
             extra_env=env,
         )
+
+    def _dyno_exited(self, app: AppRow, dyno: DynoRow, code: int) -> None:
+        heroku = {"source": "heroku", "dyno": dyno.name}
         if dyno.attach and EXIT_MARKER not in dyno.output.text():
             dyno.output.write_line(f"{EXIT_MARKER}{code}")
         app.log.write(f"Process exited with status {code}", **heroku)
@@ -407,14 +479,24 @@ class Engine:
             raise not_found("process")
         return found
 
+    def restart_dynos(self, app: AppRow) -> None:
+        """``DELETE /apps/{app}/dynos``: the formation's dynos restart (the log says so)."""
+        with self.lock:
+            current = app.current
+            if current is None or current.slug is None:
+                return
+            self.web_restarted[app.id] = now()
+        self._restart_web(app, current)
+
     # -------------------------------------------------------------------- logs
     def open_log_session(
         self, app: AppRow, *, lines: int, tail: bool, source: str | None, dyno_name: str | None
     ) -> LogSessionRow:
         session = LogSessionRow(
             app_id=app.id,
-            lines=max(0, min(lines, 1500)),
-            tail=tail,
+            # Fir keeps no history: ``lines`` is ignored and every session tails.
+            lines=0 if app.fir else max(0, min(lines, 1500)),
+            tail=True if app.fir else tail,
             source=source,
             dyno_name=dyno_name,
             start=len(app.log),
@@ -430,6 +512,8 @@ class Engine:
         if session is None:
             raise not_found("log session")
         app = self.app(session.app_id)
+        if app.fir:
+            return self._fir_log_stream(app, session)
         return app.log.session(
             lines=session.lines,
             tail=session.tail,
@@ -437,6 +521,37 @@ class Engine:
             dyno_name=session.dyno_name,
             start=session.start,
         )
+
+    def _fir_log_stream(self, app: AppRow, session: LogSessionRow) -> Iterator[str]:
+        """A Fir log session: no history, every line from its opening on, in Fir's form;
+        Heroku ends it after :attr:`fir_log_session_seconds` (the client reopens one).
+
+        A forwarder thread copies the app's matching lines into the session's own buffer,
+        which a timer closes at the session's end (so the reader's stream ends then, not
+        at the next log line); the forwarder ends at the next line after that."""
+        buffer: Live[str] = Live()
+        log = app.log
+        with self.lock:
+            self.fir_streams[session.id] = buffer
+
+        def forward() -> None:
+            for line in log.follow(session.start):
+                if buffer.closed:
+                    return
+                if fir_matches(app.id, line, session.source, session.dyno_name):
+                    buffer.append(render_fir(app.id, line))
+            buffer.close()
+
+        def end() -> None:
+            buffer.close()
+            with self.lock:
+                self.fir_streams.pop(session.id, None)
+
+        threading.Thread(target=forward, name=f"fir-log-{session.id[:8]}", daemon=True).start()
+        timer = threading.Timer(self.fir_log_session_seconds, end)
+        timer.daemon = True
+        timer.start()
+        return buffer.follow()
 
     # ---------------------------------------------------------------- plumbing
     def spawn(self, fn: Callable[..., None], *args: object) -> None:
@@ -451,14 +566,27 @@ class Engine:
         self.procs.stop_all()
         with self.lock:
             streams = [s for _, s in self.streams.values()]
+            fir_streams = list(self.fir_streams.values())
             logs = [a.log for a in self.apps.values()]
             threads = list(self._threads)
         for text in streams:
             text.abort()
+        for buffer in fir_streams:
+            buffer.abort()
         for log in logs:
             log.abort()
         for thread in threads:
             thread.join(timeout=10)
+
+
+_BUILDPACK_PROGRAMS = ("node", "npm", "npx", "prisma")
+
+
+def _needs_launcher(command: str) -> str | None:
+    """The buildpack program a Fir one-off command starts without ``launcher``, if any."""
+    words = command.split()
+    first = words[0] if words else ""
+    return first if first in _BUILDPACK_PROGRAMS else None
 
 
 def is_uuid(value: str) -> bool:

@@ -6,7 +6,8 @@
         httpx.get(f"{sb.url}/apps/keycliq-staging", headers=sb.headers())
 
 Each app gets its own database on the sandbox's PostgreSQL (``DATABASE_URL``) and
-realistic, per-app random config vars.
+realistic, per-app random config vars. ``Sandbox(..., generation="fir")`` serves Fir apps
+and pipelines (stack ``cnb``, releases of OCI images, Fir's log sessions and dyno names).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from keycliq_ops.standin.faults import Fault, FaultBook
 from keycliq_ops.standin.pgembed import PostgresServer, start_postgres
 from keycliq_ops.standin.platform import Engine
 from keycliq_ops.standin.server import RateLimiter, SandboxHTTPServer
-from keycliq_ops.standin.world import AppRow, DynoRow, PipelineRow
+from keycliq_ops.standin.world import GENERATIONS, AppRow, DynoRow, PipelineRow, fir_dyno_name
 
 if TYPE_CHECKING:
     from keycliq_ops.standin.snapshot import SandboxSnapshot
@@ -77,7 +78,11 @@ class Sandbox:
         token: str | None = None,
         faults: Iterable[Fault] = (),
         port: int = 0,
+        generation: str = "cedar",
     ) -> None:
+        if generation not in GENERATIONS:
+            raise ValueError(f"generation {generation!r}: one of {', '.join(GENERATIONS)}")
+        self.generation = generation
         self.state_dir = state_dir
         self.token = token or "HRKU-sbx-" + secrets.token_hex(24)
         self.faults = FaultBook()
@@ -101,9 +106,15 @@ class Sandbox:
         rate = RateLimiter()
         server = SandboxHTTPServer(("127.0.0.1", self._port), self.token, self.faults, rate)
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        engine = Engine(self.state_dir, base_url=url, token=self.token, faults=self.faults)
+        engine = Engine(
+            self.state_dir,
+            base_url=url,
+            token=self.token,
+            faults=self.faults,
+            generation=self.generation,
+        )
         server.routes = routes(engine, rate)
-        attach = RendezvousServer(self._claim_attach)
+        attach = RendezvousServer(self._claim_attach, cert_dir=self.state_dir / "rendezvous")
         engine.attach_address = ("127.0.0.1", attach.port)
         self._server, self._engine, self._attach = server, engine, attach
         # A short poll interval: stop() (server.shutdown) returns within it, not half a second.
@@ -170,8 +181,18 @@ class Sandbox:
         }
 
     def environment(self) -> dict[str, str]:
-        """``HEROKU_API_URL`` and ``HEROKU_API_KEY`` for a client of this sandbox."""
-        return {"HEROKU_API_URL": self.url, "HEROKU_API_KEY": self.token}
+        """What points a client at this sandbox, and only at it: the Platform API and its
+        token, the Heroku Postgres API (backups), Cloudinary's Admin API, and the CA its
+        TLS rendezvous is signed by (one-off dynos)."""
+        env = {
+            "HEROKU_API_URL": self.url,
+            "HEROKU_API_KEY": self.token,
+            "HEROKU_DATA_HOST": self.url,
+            "KEYCLIQ_CLOUDINARY_API": self.url,
+        }
+        if self._attach is not None:
+            env["KEYCLIQ_RENDEZVOUS_CA"] = str(self._attach.ca_file)
+        return env
 
     def web_url(self, app: str) -> str:
         """The app's public URL: a loopback page answering as the app's web dyno would
@@ -222,8 +243,15 @@ class Sandbox:
         return KeycliqApps(pipeline, staging, production)
 
     def write_log(self, app: str, text: str, *, source: str = "app", dyno: str = "web.1") -> None:
-        """Lines the app (or Heroku's router) "writes" to its log."""
-        self.engine.app(app).log.write(text, source=source, dyno=dyno)
+        """Lines the app (or Heroku's router) "writes" to its log. On Fir, a Cedar-style
+        dyno name (``web.1``) becomes the app's Fir dyno name (``web-1234abcde-123ab``)."""
+        row = self.engine.app(app)
+        row.log.write(text, source=source, dyno=fir_dyno_name(row.id, dyno) if row.fir else dyno)
+
+    def dyno_name(self, app: str, name: str = "web.1") -> str:
+        """The name the app's log and API give dyno ``name`` (its Fir name on Fir)."""
+        row = self.engine.app(app)
+        return fir_dyno_name(row.id, name) if row.fir else name
 
     # ------------------------------------------------------------ test support
     @property

@@ -30,9 +30,6 @@ from keycliq_ops.standin.platform import ApiError
 
 RATE_LIMIT_CAPACITY = 4500
 RATE_LIMIT_PER_SECOND = 75 / 60
-_RANGE = re.compile(
-    r"^\s*(?P<field>\w+)\s*(?P<excl>\]?)(?P<start>[^.;]*)\.\.(?P<end>[^;]*)(?:;\s*(?P<opts>.*))?$"
-)
 _NOT_FOUND = (
     "The requested API endpoint was not found. Are you using the right HTTP verb (i.e. `GET` "
     "vs. `POST`), and did you specify your intended version with the `Accept` header?"
@@ -143,58 +140,116 @@ class RateLimiter:
 # Range fields the schema allows that the answer's objects do not carry: sorted by another.
 # (A build starts when it is created: the schema ranges builds by `started_at`.)
 _SORT_ALIAS = {"started_at": "created_at"}
+# Range fields whose values are integers: their start and end must be too.
+_INTEGER_FIELDS = frozenset({"version"})
+RANGE_DEFAULT_MAX = 200
+RANGE_MAX = 1000
+_RANGE_HEAD = re.compile(r"(?P<field>[a-z_]+)\s+(?P<excl>\]?)(?P<start>[^\s.;,\]]*)", re.ASCII)
+_RANGE_END = re.compile(r"[^\s.;,\]]*", re.ASCII)
+
+
+@dataclass(frozen=True)
+class RangeSpec:
+    """A parsed ``Range`` header: ``<field> [\\]]<start>..<end>[; max=N, order=asc|desc][;]``."""
+
+    field: str
+    start: str = ""
+    end: str = ""
+    exclusive: bool = False  # ``]start``: the page begins after ``start`` (a Next-Range)
+    max: int = RANGE_DEFAULT_MAX
+    desc: bool = False
+
+
+def _bad_range(header: str, why: str) -> ApiError:
+    return ApiError(400, "bad_request", f"Invalid Range header {header!r}: {why}")
+
+
+def parse_range(header: str | None, fields: tuple[str, ...]) -> RangeSpec:
+    """``Range`` as Heroku parses it; every malformed or out-of-bounds value is a 400
+    ``bad_request``. One trailing ``;`` is accepted (heroku3 and Heroku's docs send it), the
+    options come in any order, ``max`` is an integer from 1 to 1,000."""
+    if header is None or not header.strip():
+        return RangeSpec(field=fields[0])
+    text = header.strip()
+    if text.endswith(";"):
+        text = text[:-1].rstrip()
+    head, _, opts = text.partition(";")
+    if ";" in opts:
+        raise _bad_range(header, "more than one `;`")
+    left, sep, end = head.strip().partition("..")
+    if not sep:
+        raise _bad_range(header, "expected `<field> <start>..<end>`")
+    m = _RANGE_HEAD.fullmatch(left)
+    if not m or not _RANGE_END.fullmatch(end):
+        raise _bad_range(header, "expected `<field> <start>..<end>`")
+    field_, excl, start = m.group("field", "excl", "start")
+    if field_ not in fields:
+        raise _bad_range(header, f"field {field_!r} is not one of {', '.join(fields)}")
+    if excl and not start:
+        raise _bad_range(header, "`]` needs a start value")
+    if field_ in _INTEGER_FIELDS:
+        for value in (start, end):
+            if value and not (value.isascii() and value.isdigit()):
+                raise _bad_range(header, f"{field_} {value!r} is not an integer")
+    options: dict[str, str] = {}
+    if opts.strip():
+        for part in opts.split(","):
+            key, eq, value = (x.strip() for x in part.partition("="))
+            if not eq or key not in ("max", "order") or not value:
+                raise _bad_range(header, f"unknown option {part.strip()!r}")
+            if key in options:
+                raise _bad_range(header, f"{key} given twice")
+            options[key] = value
+    limit = RANGE_DEFAULT_MAX
+    if "max" in options:
+        raw = options["max"]
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= RANGE_MAX:
+            raise _bad_range(header, f"max must be an integer from 1 to {RANGE_MAX}")
+        limit = int(raw)
+    order = options.get("order", "asc")
+    if order not in ("asc", "desc"):
+        raise _bad_range(header, "order must be asc or desc")
+    return RangeSpec(field_, start, end, bool(excl), limit, order == "desc")
 
 
 def paginate(items: list[Any], header: str | None, fields: tuple[str, ...]) -> JsonResponse:
-    """Apply a ``Range`` header to a list answer (206 + ``Next-Range`` while more remain)."""
-    field_, excl, start, end, opts = fields[0], "", "", "", ""
-    if header:
-        m = _RANGE.match(header)
-        if not m:
-            raise ApiError(400, "bad_request", f"Invalid Range header: {header!r}")
-        field_, excl, start, end, opts = m.group("field", "excl", "start", "end", "opts")
-        start, end, opts = start.strip(), end.strip(), opts or ""
-    if field_ not in fields:
-        raise ApiError(
-            400, "bad_request", f"Range field {field_!r} is not supported: use {', '.join(fields)}"
-        )
-    options = dict(
-        (k.strip(), v.strip())
-        for k, _, v in (o.partition("=") for o in opts.split(",") if o.strip())
-    )
-    try:
-        limit = min(int(options.get("max", 200)), 1000)
-    except ValueError:
-        raise ApiError(400, "bad_request", f"Invalid Range max: {options['max']!r}") from None
-    desc = options.get("order", "asc") == "desc"
+    """Apply a ``Range`` header to a list answer (206 + ``Next-Range`` while more remain).
 
-    sort_field = _SORT_ALIAS.get(field_, field_)
+    With ``order=desc`` the start is the high end: ``version ]5..; order=desc`` is every
+    version below 5, newest first (the Next-Range of a page that ended at 5)."""
+    spec = parse_range(header, fields)
+    sort_field = _SORT_ALIAS.get(spec.field, spec.field)
+    integer = spec.field in _INTEGER_FIELDS
 
     def key(item: Any) -> Any:
-        return item.get(sort_field)
+        value = item.get(sort_field)
+        return "" if value is None else value
 
-    ordered = sorted(items, key=key, reverse=desc)
+    def typed(raw: str) -> Any:
+        return int(raw) if integer else raw
+
+    ordered = sorted(items, key=key, reverse=spec.desc)
 
     def within(item: Any) -> bool:
         value = key(item)
-        typed_start: Any = int(start) if isinstance(value, int) and start else start
-        typed_end: Any = int(end) if isinstance(value, int) and end else end
-        if start:
-            past = value < typed_start if desc else value > typed_start
-            if not (past or (not excl and value == typed_start)):
+        if spec.start:
+            start = typed(spec.start)
+            past = value < start if spec.desc else value > start
+            if not (past or (not spec.exclusive and value == start)):
                 return False
-        if end:
-            before = value > typed_end if desc else value < typed_end
-            if not (before or value == typed_end):
+        if spec.end:
+            end = typed(spec.end)
+            before = value > end if spec.desc else value < end
+            if not (before or value == end):
                 return False
         return True
 
     picked = [i for i in ordered if within(i)]
-    page = picked[:limit]
+    page = picked[: spec.max]
     headers = {"Accept-Ranges": ", ".join(fields)}
-    if len(picked) > limit:
-        order = ", order=desc" if desc else ""
-        headers["Next-Range"] = f"{field_} ]{key(page[-1])}..; max={limit}{order}"
+    if len(picked) > spec.max:
+        order = ", order=desc" if spec.desc else ""
+        headers["Next-Range"] = f"{spec.field} ]{key(page[-1])}..{spec.end}; max={spec.max}{order}"
         return JsonResponse(page, 206, headers)
     return JsonResponse(page, 200, headers)
 
@@ -210,7 +265,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, ConnectionError | TimeoutError):
             return
-        super().handle_error(request, client_address)
+        # Never a traceback on the console: one line, to the access log when there is one.
+        if self.access_log is not None:
+            self.access_log(f"connection error from {client_address}: {type(exc).__name__}: {exc}")
 
     def __init__(self, address: tuple[str, int], token: str, faults: FaultBook, rate: RateLimiter):
         super().__init__(address, _ApiHandler)
@@ -295,6 +352,28 @@ class _ApiHandler(BaseHTTPRequestHandler):
                 request_id,
                 remaining,
             )
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # a bug of the stand-in: one line in the log, a 500 answer
+            where = exc.__traceback__
+            while where is not None and where.tb_next is not None:
+                where = where.tb_next
+            at = f"{where.tb_frame.f_code.co_filename}:{where.tb_lineno}" if where else "?"
+            self.log_message(
+                "internal error on %s %s: %s: %s (%s)",
+                self.command,
+                path,
+                type(exc).__name__,
+                exc,
+                at,
+            )
+            self._json(
+                JsonResponse(
+                    {"id": "internal_server_error", "message": "Internal server error."}, 500
+                ),
+                request_id,
+                remaining,
+            )
 
     def _route(self, req: Request) -> Route:
         for route in self.server.routes:
@@ -369,6 +448,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as exc:  # the stream's producer failed: end it as a dropped stream
+            self.log_message("stream %s failed: %s: %s", result.kind, type(exc).__name__, exc)
+            self._cut()
 
     def _chunk(self, data: bytes) -> None:
         if data:

@@ -6,6 +6,8 @@ resource (``strictProperties``), with UUID ids and ISO 8601 UTC timestamps.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -13,12 +15,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from keycliq_ops.standin.streams import AppLog, LiveText
+from keycliq_ops.standin.streams import AppLog, LiveText, LogLine
 
 STACK = {"id": "ee582d3c-717d-4a57-ba5f-8b3a39f3a817", "name": "heroku-24"}
 REGION = {"id": "59accabd-516d-4f0e-83e6-6e3757701145", "name": "us"}
 GENERATION = {"id": "c5b6d5a2-5b1e-4d5e-9b5b-1f6f0f5d2a11", "name": "cedar"}
 BUILDPACKS = [{"url": "heroku/nodejs", "name": "heroku/nodejs"}]
+# Fir: Cloud Native Buildpacks on the `cnb` stack, releases of OCI images (no slug).
+FIR_STACK = {"id": "a3d1f8e2-3c4b-4f5a-9e6d-7b8c9d0e1f2a", "name": "cnb"}
+FIR_GENERATION = {"id": "0f1e2d3c-4b5a-4697-8877-665544332211", "name": "fir"}
+FIR_BUILDPACKS = [{"url": "heroku/nodejs", "name": "heroku/nodejs"}]
+GENERATIONS = ("cedar", "fir")
+
+
+def generation_of(name: str) -> dict[str, str]:
+    """The ``generation`` object of apps and pipelines of generation ``name``."""
+    return dict(FIR_GENERATION if name == "fir" else GENERATION)
+
+
+def stack_of(generation: str) -> dict[str, str]:
+    return dict(FIR_STACK if generation == "fir" else STACK)
 
 
 def new_id() -> str:
@@ -69,7 +85,9 @@ class AccountRow:
 
 @dataclass
 class SlugRow:
-    """A built commit: the source tarball and its Procfile process types."""
+    """A built commit: the source tarball and its Procfile process types. On a Fir app the
+    same build is an OCI image: the API shows ``image_id`` (an ``oci-image`` artifact) and
+    never the slug ``id``."""
 
     commit: str
     tarball: Path
@@ -77,6 +95,7 @@ class SlugRow:
     size: int
     description: str = ""
     id: str = field(default_factory=new_id)
+    image_id: str = field(default_factory=new_id)
 
     @property
     def release_command(self) -> str | None:
@@ -101,23 +120,35 @@ class ReleaseRow:
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
+    generation: str = "cedar"
+
+    @property
+    def fir(self) -> bool:
+        return self.generation == "fir"
+
+    def artifacts(self) -> list[dict[str, str]]:
+        if self.slug is None:
+            return []
+        if self.fir:
+            return [{"type": "oci-image", "id": self.slug.image_id}]
+        return [{"type": "slug", "id": self.slug.id}]
 
     def to_api(self) -> dict[str, Any]:
         return {
             "addon_plan_names": ["heroku-postgresql:essential-0"],
-            "artifacts": [{"type": "slug", "id": self.slug.id}] if self.slug else [],
+            "artifacts": self.artifacts(),
             "app": {"name": self.app_name, "id": self.app_id},
             "created_at": iso(self.created_at),
             "description": self.description,
             "id": self.id,
             "updated_at": iso(self.updated_at),
-            "slug": {"id": self.slug.id} if self.slug else None,
+            "slug": {"id": self.slug.id} if self.slug and not self.fir else None,
             "status": self.status,
             "user": dict(self.user),
             "version": self.version,
             "current": self.current,
             "output_stream_url": self.output_url,
-            "eligible_for_rollback": self.status == "succeeded" and not self.current,
+            "eligible_for_rollback": self.status == "succeeded",  # the current one too, as Heroku
         }
 
 
@@ -136,13 +167,15 @@ class BuildRow:
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
+    generation: str = "cedar"
 
     def to_api(self) -> dict[str, Any]:
+        fir = self.generation == "fir"
         return {
             "app": {"id": self.app_id},
-            "buildpacks": [dict(b) for b in BUILDPACKS],
+            "buildpacks": [dict(b) for b in (FIR_BUILDPACKS if fir else BUILDPACKS)],
             "created_at": iso(self.created_at),
-            "generation": GENERATION["name"],
+            "generation": self.generation,
             "id": self.id,
             "output_stream_url": self.output_url,
             "source_blob": {
@@ -152,8 +185,9 @@ class BuildRow:
                 "version_description": self.description,
             },
             "release": {"id": self.release.id} if self.release else None,
-            "slug": {"id": self.slug.id} if self.slug else None,
-            "stack": STACK["name"],
+            # A Fir build makes an OCI image, which a build does not name: no slug.
+            "slug": {"id": self.slug.id} if self.slug and not fir else None,
+            "stack": stack_of(self.generation)["name"],
             "status": self.status,
             "updated_at": iso(self.updated_at),
             "user": dict(self.user),
@@ -210,6 +244,11 @@ class AppRow:
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
     released_at: datetime | None = None
+    generation: str = "cedar"
+
+    @property
+    def fir(self) -> bool:
+        return self.generation == "fir"
 
     @property
     def current(self) -> ReleaseRow | None:
@@ -217,13 +256,14 @@ class AppRow:
 
     def to_api(self) -> dict[str, Any]:
         slug = self.current.slug if self.current else None
+        stack = stack_of(self.generation)
         return {
             "acm": False,
             "archived_at": None,
             "buildpack_provided_description": "Node.js" if slug else None,
-            "build_stack": dict(STACK),
+            "build_stack": dict(stack),
             "created_at": iso(self.created_at),
-            "generation": dict(GENERATION),
+            "generation": generation_of(self.generation),
             "git_url": f"https://git.heroku.com/{self.name}.git",
             "id": self.id,
             "internal_routing": None,
@@ -235,9 +275,9 @@ class AppRow:
             "region": dict(REGION),
             "released_at": iso(self.released_at),
             "repo_size": None,
-            "slug_size": slug.size if slug else None,
+            "slug_size": slug.size if slug and not self.fir else None,
             "space": None,
-            "stack": dict(STACK),
+            "stack": dict(stack),
             "updated_at": iso(self.updated_at),
             "web_url": f"https://{self.name}.herokuapp.com/",
         }
@@ -249,6 +289,7 @@ class PipelineRow:
     owner_id: str
     id: str = field(default_factory=new_id)
     created_at: datetime = field(default_factory=now)
+    generation: str = "cedar"  # a pipeline holds apps of one generation
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -257,7 +298,7 @@ class PipelineRow:
             "name": self.name,
             "owner": {"id": self.owner_id, "type": "user"},
             "updated_at": iso(self.created_at),
-            "generation": dict(GENERATION),
+            "generation": generation_of(self.generation),
         }
 
 
@@ -371,3 +412,49 @@ def formation_of(app: AppRow) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# ------------------------------------------------------------------------------ Fir logs
+_CEDAR_DYNO = re.compile(r"^(?P<type>[a-z][\w-]*)\.(?P<n>\d+)$")
+_FIR_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+# Heroku's own lines on Fir name their source after the part of Heroku that wrote them.
+_FIR_SOURCES = {"router": "heroku-router", "api": "heroku-api", "build": "heroku-build"}
+
+
+def fir_dyno_name(app_id: str, name: str) -> str:
+    """A Fir dyno name (``web-1234abcde-123ab``) for a Cedar-style one (``web.1``),
+    stable per app; a name not in the Cedar shape (``router``, a Fir name) is kept."""
+    m = _CEDAR_DYNO.match(name)
+    if not m:
+        return name
+    digest = hashlib.sha256(f"{app_id}/{name}".encode()).digest()
+    middle = digest[:5].hex()[:9]
+    tail = "".join(_FIR_ALPHABET[b % len(_FIR_ALPHABET)] for b in digest[5:10])
+    return f"{m.group('type')}-{middle}-{tail}"
+
+
+def fir_source(line: LogLine) -> str:
+    """``app`` for the app's own lines, ``heroku-router`` / ``heroku-api`` /
+    ``heroku-build`` / ``heroku-dyno`` for Heroku's."""
+    if line.source == "app" and line.dyno not in ("api", "build"):
+        return "app"
+    return _FIR_SOURCES.get(line.dyno, "heroku-dyno")
+
+
+def render_fir(app_id: str, line: LogLine) -> str:
+    """A log line as a Fir log session shows it:
+    ``2025-11-11T10:30:00.123456+00:00 app[web-1234abcde-123ab]: message``."""
+    stamp = line.at.isoformat(timespec="microseconds")
+    return f"{stamp} {fir_source(line)}[{fir_dyno_name(app_id, line.dyno)}]: {line.text}\n"
+
+
+def fir_matches(app_id: str, line: LogLine, source: str | None, dyno_name: str | None) -> bool:
+    """A Fir session's filter: ``source`` ``app`` or ``heroku`` (every ``heroku-*``
+    source), ``dyno_name`` a dyno (either name form) or a process type."""
+    src = fir_source(line)
+    if source and not (src == source or (source == "heroku" and src.startswith("heroku-"))):
+        return False
+    if not dyno_name:
+        return True
+    fir = fir_dyno_name(app_id, line.dyno)
+    return line.matches(None, dyno_name) or fir == dyno_name or fir.startswith(dyno_name + "-")

@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from keycliq_ops.adapters.heroku import deadlines
 from keycliq_ops.adapters.heroku.client import HerokuClient
 from keycliq_ops.adapters.heroku.rendezvous import read_attached
 from keycliq_ops.base.errors import DatabaseError, HerokuError, Interrupted, WebError
+from keycliq_ops.standin.attach import make_certificates
 
 TOKEN = "hf-test-token-0123456789"
 
@@ -285,14 +287,20 @@ def test_sigint_interrupts_a_call_blocked_in_the_main_thread(listen) -> None:  #
 # --------------------------------------------------------------------- one-off dynos, web
 
 
-def test_a_hung_rendezvous_ends_at_the_dyno_timeout_with_exit_3(listen) -> None:  # type: ignore[no-untyped-def]
+def test_a_hung_rendezvous_ends_at_the_dyno_timeout_with_exit_3(  # type: ignore[no-untyped-def]
+    listen, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ref: list[Listener] = []
+    monkeypatch.setenv("KEYCLIQ_RENDEZVOUS_CA", str(make_certificates(tmp_path / "tls")))
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "tls" / "server.pem", tmp_path / "tls" / "server.key")
 
-    def rendezvous(conn: socket.socket) -> None:
-        conn.recv(1024)  # the secret
-        conn.sendall(b"rendezvous\r\n")
-        while not ref[0].wait(0.2):  # output trickles, never an exit status
-            conn.sendall(b".")
+    def rendezvous(raw: socket.socket) -> None:
+        with tls.wrap_socket(raw, server_side=True) as conn:  # Heroku's rendezvous is TLS
+            conn.recv(1024)  # the secret
+            conn.sendall(b"rendezvous\r\n")
+            while not ref[0].wait(0.2):  # output trickles, never an exit status
+                conn.sendall(b".")
 
     server = listen(rendezvous)
     ref.append(server)

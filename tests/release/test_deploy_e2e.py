@@ -20,7 +20,8 @@ def index_count(url: str) -> int:
     return int(row[0])
 
 
-def test_clean_deploy(world: World, cli) -> None:  # type: ignore[no-untyped-def]
+def test_clean_deploy(both_worlds: World, cli) -> None:  # type: ignore[no-untyped-def]
+    world = both_worlds  # Cedar and Fir
     assert index_count(world.database_url()) == 0
     result = cli(*DEPLOY)
     assert result.code == 0, result.output

@@ -122,7 +122,8 @@ def test_clean_promotion(world: World, cli) -> None:  # type: ignore[no-untyped-
     assert verify.code == 0 and json.loads(verify.stdout)["ok"] is True
 
 
-def test_promotion_with_override_then_status_and_verify(world: World, cli) -> None:  # type: ignore[no-untyped-def]
+def test_promotion_with_override_then_status_and_verify(both_worlds: World, cli) -> None:  # type: ignore[no-untyped-def]
+    world = both_worlds  # Cedar and Fir (status matches Fir's builds by image)
     head = world.prov.sample.head
     user = add_user(world)
     assert cli(*DEPLOY_UNCHECKED).code == 0

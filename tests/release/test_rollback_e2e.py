@@ -25,7 +25,8 @@ def production_commit(cli) -> str:  # type: ignore[no-untyped-def]
     return next(e for e in status["environments"] if e["name"] == "production")["commit"]["sha"]
 
 
-def test_rollback_to_a_given_version_then_undo(world: World, cli) -> None:  # type: ignore[no-untyped-def]
+def test_rollback_to_a_given_version_then_undo(both_worlds: World, cli) -> None:  # type: ignore[no-untyped-def]
+    world = both_worlds  # Cedar and Fir (a Fir release has no slug: its image is the code)
     head, baseline = world.prov.sample.head, world.prov.sample.baseline
     promoted_with_override(world, cli)
     promoted, _ = current(world)
@@ -44,13 +45,23 @@ def test_rollback_to_a_given_version_then_undo(world: World, cli) -> None:  # ty
     end = runs(world, "rollback")[-1]
     assert end["outcome"] == "succeeded" and end["commit"] == baseline
     assert end["release_version"] == version
+    target_row = world.sandbox.engine.app(PRODUCTION).releases[target - 1]
+    assert target_row.slug is not None
+    fir = world.sandbox.generation == "fir"
+    # The ledger names what it returned to: the slug (Cedar) or the OCI image (Fir).
+    code = {
+        "slug_id": None if fir else target_row.slug.id,
+        "image_id": target_row.slug.image_id if fir else None,
+    }
     assert end["details"]["rollback"] == {
         "from": promoted,
         "to": target,
         "chosen_by": "--to",
         "migrations_not_rolled_back": [INDEX_MIGRATION],
+        **code,
     }
     assert step(end, "rollback")["data"]["to_version"] == target
+    assert {k: step(end, "rollback")["data"][k] for k in code} == code
     assert end["checklist"]["verdict"] == "passed"
     assert {d["id"] for d in end["dataclips"]} == {"A", "C"}
     assert any("not rolled back" in w for w in end["details"]["warnings"])

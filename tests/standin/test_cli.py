@@ -48,7 +48,17 @@ def test_up_status_push_down(env: dict[str, str], tmp_path: Path) -> None:
     try:
         assert up.returncode == 0, up.stderr
         exports = _exports(up.stdout)
-        assert set(exports) == {"HEROKU_API_URL", "HEROKU_API_KEY", "KEYCLIQ_SANDBOX_REPO"}
+        assert set(exports) == {
+            "HEROKU_API_URL",
+            "HEROKU_API_KEY",
+            "KEYCLIQ_SANDBOX_REPO",
+            "KEYCLIQ_RENDEZVOUS_CA",
+            "HEROKU_DATA_HOST",
+            "KEYCLIQ_CLOUDINARY_API",
+        }
+        assert exports["HEROKU_DATA_HOST"] == exports["KEYCLIQ_CLOUDINARY_API"]
+        assert exports["HEROKU_DATA_HOST"] == exports["HEROKU_API_URL"]  # one loopback server
+        assert Path(exports["KEYCLIQ_RENDEZVOUS_CA"]).read_text().startswith("-----BEGIN CERT")
         assert "sandbox ready" in up.stderr
         repo = Path(exports["KEYCLIQ_SANDBOX_REPO"])
         assert repo.is_dir() and (repo / "keycliq.yaml").is_file()

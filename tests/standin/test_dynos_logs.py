@@ -3,9 +3,6 @@ sessions with lines, source, dyno and tail; the cut fault on a log stream."""
 
 from __future__ import annotations
 
-import socket
-from urllib.parse import urlsplit
-
 import httpx
 import pytest
 
@@ -13,19 +10,13 @@ from keycliq_ops.standin import Sandbox
 from keycliq_ops.standin.sample.repo import SampleRepo
 
 from .helpers import push
+from .rendezvous_helpers import read_rendezvous
 
 pytestmark = [pytest.mark.db, pytest.mark.e2e]
 
 
 def _rendezvous(attach_url: str) -> str:
-    url = urlsplit(attach_url)
-    assert url.scheme == "rendezvous" and url.hostname == "127.0.0.1"
-    with socket.create_connection((url.hostname, url.port or 5000), timeout=30) as conn:
-        conn.sendall(url.path.lstrip("/").encode() + b"\r\n")
-        data = b""
-        while chunk := conn.recv(65536):
-            data += chunk
-    return data.decode()
+    return read_rendezvous(attach_url, timeout=30).decode()
 
 
 @pytest.fixture

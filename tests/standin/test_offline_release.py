@@ -6,9 +6,7 @@ the stand-in's own environment and in the app's config, the release still succee
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -27,6 +25,7 @@ from keycliq_ops.standin.sandbox import STAGING
 
 from .helpers import commit_files, push, release_done
 from .prisma_helpers import closed_port
+from .rendezvous_helpers import read_rendezvous
 
 pytestmark = [pytest.mark.db, pytest.mark.e2e]
 
@@ -35,14 +34,7 @@ def _attached(client: httpx.Client, command: str) -> tuple[list[str], int]:
     """Run ``command`` in an attached one-off dyno: (its output lines, its exit status)."""
     dyno = client.post(f"/apps/{STAGING}/dynos", json={"command": command, "attach": True})
     assert dyno.status_code == 201, dyno.text
-    url = urlsplit(dyno.json()["attach_url"])
-    assert url.hostname == "127.0.0.1"
-    with socket.create_connection((url.hostname, url.port or 5000), timeout=60) as conn:
-        conn.sendall(url.path.lstrip("/").encode() + b"\r\n")
-        data = b""
-        while chunk := conn.recv(65536):
-            data += chunk
-    lines = data.decode().split("\r\n")
+    lines = read_rendezvous(dyno.json()["attach_url"]).decode().split("\r\n")
     marker = "\uffff heroku-command-exit-status: "
     status = next(int(ln[len(marker) :]) for ln in lines if ln.startswith(marker))
     return lines, status

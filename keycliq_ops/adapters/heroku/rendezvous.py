@@ -1,15 +1,21 @@
 """Attached one-off dynos: run a command, read its output, learn its exit status.
 
 Heroku's ``attach_url`` is ``rendezvous://host:port/<secret>``: open TLS to host:port, send
-the secret and CRLF, read the output. Nothing in the API gives the exit status, so — as the
-official CLI does — the command is run as
+the secret and CRLF (then, keycliq having no input to forward, the EOT byte that ends it, as
+the official CLI does when its stdin is empty), read the output. Nothing in the API gives
+the exit status, so — as the official CLI does — the command is run as
 ``<command>; echo "\\uFFFF heroku-command-exit-status: $?"`` and that line is parsed out of
-the output. A loopback host (the local stand-in) is spoken
-to without TLS.
+the output.
+
+The connection is always TLS with the certificate verified (host name included), never
+"verify off". Heroku's certificate is checked against the system trust store. When
+``KEYCLIQ_RENDEZVOUS_CA`` names a PEM file (the local stand-in writes its own CA and
+``keycliq sandbox up`` exports its path), that file is the only trust anchor instead.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import ssl
@@ -22,8 +28,25 @@ from keycliq_ops.base.errors import HerokuError, Interrupted
 
 EXIT_MARKER = "\uffff heroku-command-exit-status: "
 _EXIT_LINE = re.compile(r"\uffff heroku-command-exit-status: (\d+)")
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 CONNECT_TIMEOUT = 30.0
+EOT = b"\x04"  # end of input: keycliq forwards no stdin to a one-off dyno
+CA_ENV = "KEYCLIQ_RENDEZVOUS_CA"
+
+
+def tls_context(env: dict[str, str] | None = None) -> ssl.SSLContext:
+    """The TLS settings of a rendezvous: the system's trust store, or only the CA file
+    ``KEYCLIQ_RENDEZVOUS_CA`` names. A file that cannot be read is a HerokuError naming it."""
+    env = dict(os.environ) if env is None else env
+    cafile = env.get(CA_ENV, "").strip()
+    if not cafile:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise HerokuError(
+            f"{CA_ENV}={cafile}: cannot read a PEM certificate there ({type(exc).__name__})",
+            hint=f"point {CA_ENV} at the stand-in's ca.pem, or unset it to use the system's",
+        ) from None
 
 
 def with_exit_marker(command: str) -> str:
@@ -51,12 +74,11 @@ def read_attached(
     sock: socket.socket | None = None
     try:
         with deadlines.bounded(ends):
+            context = tls_context()
             sock = deadlines.connect(parts.hostname, parts.port, min(connect_timeout, timeout))
-            if parts.hostname not in _LOOPBACK:
-                sock = deadlines.handshake(
-                    sock, ssl.create_default_context(), parts.hostname, connect_timeout
-                )
-            deadlines.sendall(sock, secret.encode() + b"\r\n")
+            sock = deadlines.handshake(sock, context, parts.hostname, connect_timeout)
+            # The secret, then the end of our (empty) input, as Heroku's CLI sends it.
+            deadlines.sendall(sock, secret.encode() + b"\r\n" + EOT)
             return _read(_lines(sock), on_line)
     except deadlines.AbortedIO:
         raise Interrupted("interrupted while reading the one-off dyno's output") from None
@@ -70,6 +92,13 @@ def read_attached(
             f"could not reach the one-off dyno at {parts.hostname}:{parts.port} "
             f"within {connect_timeout:g}s",
             hint="the command may still be running: see `heroku ps` and `heroku logs`",
+        ) from None
+    except ssl.SSLCertVerificationError as exc:
+        raise HerokuError(
+            f"the one-off dyno's rendezvous {parts.hostname}:{parts.port} presented a "
+            f"certificate that is not trusted ({exc.verify_message})",
+            hint=f"for the local stand-in set {CA_ENV} to its ca.pem "
+            "(`keycliq sandbox up` prints the exports)",
         ) from None
     except (OSError, ssl.SSLError) as exc:
         raise HerokuError(

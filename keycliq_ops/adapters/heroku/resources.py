@@ -46,12 +46,30 @@ class RateLimits(_Resource):
 class App(_Resource):
     id: str
     name: str
+    generation: Ref | None = Field(
+        default=None, description="The platform generation: name `cedar` or `fir`."
+    )
     web_url: str | None = None
     git_url: str | None = None
     region: Ref | None = None
     stack: Ref | None = None
     released_at: datetime | None = None
     maintenance: bool = False
+
+    @property
+    def generation_name(self) -> str:
+        """``cedar`` or ``fir`` (``cedar`` when Heroku does not say)."""
+        return self.generation.name if self.generation and self.generation.name else "cedar"
+
+    @property
+    def is_fir(self) -> bool:
+        return self.generation_name == "fir"
+
+    @property
+    def uses_launcher(self) -> bool:
+        """A Cloud Native Buildpacks stack (``cnb``, Fir): one-off commands run through
+        ``launcher`` (which sets the image's environment up first)."""
+        return self.stack is not None and self.stack.name == "cnb"
 
 
 class SourceBlob(_Resource):
@@ -78,6 +96,24 @@ class Build(_Resource):
         return self.source_blob.version
 
 
+class Artifact(_Resource):
+    """What a release runs: ``{"type": "slug" | "oci-image", "id": ...}``."""
+
+    type: str = Field(description="slug (Cedar) | oci-image (Fir)")
+    id: str
+
+
+class Code(_Resource):
+    """A release's code identity: its slug (Cedar) or its OCI image (Fir)."""
+
+    kind: str = Field(description="slug | oci-image")
+    id: str
+
+    @property
+    def label(self) -> str:
+        return f"{'image' if self.kind == 'oci-image' else 'slug'} {self.id}"
+
+
 class Release(_Resource):
     id: str
     version: int
@@ -91,11 +127,45 @@ class Release(_Resource):
     user: UserRef | None = None
     app: Ref | None = None
     eligible_for_rollback: bool | None = None
+    artifacts: list[Artifact] = Field(default_factory=list)
+
+    @property
+    def image_id(self) -> str | None:
+        """The OCI image a Fir release runs (None on Cedar)."""
+        return next((a.id for a in self.artifacts if a.type == "oci-image"), None)
+
+    @property
+    def code(self) -> Code | None:
+        """What this release runs, the one rule everyone compares releases by: its slug
+        (Cedar), else its ``oci-image`` artifact (Fir: ``slug`` is null), else None (a
+        release with no code, e.g. an app's first config release)."""
+        if self.slug is not None:
+            return Code(kind="slug", id=self.slug.id)
+        image = self.image_id
+        if image is not None:
+            return Code(kind="oci-image", id=image)
+        slug_artifact = next((a.id for a in self.artifacts if a.type == "slug"), None)
+        return Code(kind="slug", id=slug_artifact) if slug_artifact else None
+
+    @property
+    def code_id(self) -> str | None:
+        """The slug id (Cedar) or image id (Fir) of :attr:`code`."""
+        code = self.code
+        return code.id if code else None
+
+    def code_record(self) -> dict[str, str | None]:
+        """``{"slug_id", "image_id"}`` as the ledger records them (one is None)."""
+        code = self.code
+        return {
+            "slug_id": code.id if code and code.kind == "slug" else None,
+            "image_id": code.id if code and code.kind == "oci-image" else None,
+        }
 
 
 class Pipeline(_Resource):
     id: str
     name: str
+    generation: Ref | None = None
 
 
 class PipelineCoupling(_Resource):
