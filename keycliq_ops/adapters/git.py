@@ -29,10 +29,13 @@ import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from keycliq_ops.base.errors import CheckoutError, GitError
 from keycliq_ops.base.redact import redact_url
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 QUICK_TIMEOUT = 10.0  # seconds: a local question (config, rev-parse, symbolic-ref)
 
@@ -430,3 +433,251 @@ def _push_error(remote: str, ref: str, output: list[str]) -> GitError:
             hint="Heroku git needs ~/.netrc machine git.heroku.com (run `heroku login`)",
         )
     return GitError(f"git push to {remote} failed: {_last_error(text)}")
+
+
+# -- the ledger branch: plumbing that touches neither the work tree nor the index -------
+#
+# The shared ledger lives on a branch of the team's remote (``keycliq-ledger``) whose only
+# file is the ledger. These functions fetch that branch into a private ref, read its file,
+# write a commit of a new file content on top of it, and push that commit fast-forward only
+# (never ``--force``), all with bounded timeouts and the user's own git setup (remotes,
+# credential helpers, ssh keys): keycliq handles no credential.
+
+NETWORK_TIMEOUT = 60.0  # seconds: a fetch or push of the (small) ledger branch
+_FALLBACK_IDENTITY = ("keycliq", "keycliq@localhost")
+
+
+class RemoteUnreachable(GitError):
+    """The remote could not be reached or did not let us in (offline, moved away, refused
+    the connection, no access, did not answer in time): nothing was changed there."""
+
+
+class PushRejected(GitError):
+    """The remote refused the push because its branch moved on since it was fetched
+    (non-fast-forward, or another push won the race): fetch again and retry."""
+
+
+_UNREACHABLE = (
+    "does not appear to be a git repository",
+    "could not read from remote repository",
+    "unable to access",
+    "could not resolve host",
+    "connection refused",
+    "connection timed out",
+    "operation timed out",
+    "network is unreachable",
+    "no route to host",
+    "permission denied",
+    "authentication failed",
+    "could not read username",
+    "repository not found",
+    "host key verification failed",
+)
+_REJECTED = (
+    "[rejected]",
+    "non-fast-forward",
+    "fetch first",
+    "cannot lock ref",
+    "failed to update ref",
+    "incorrect old value",
+    "stale info",
+)
+
+
+def _plumb(
+    args: Sequence[str],
+    root: Path,
+    *,
+    data: bytes | None = None,
+    timeout: float = QUICK_TIMEOUT,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git with bytes in and out (never raises for git's exit code)."""
+    try:
+        return subprocess.run(
+            ["git", *args],
+            cwd=root,
+            input=data,
+            stdin=None if data is not None else subprocess.DEVNULL,
+            capture_output=True,
+            env=env or _env(),
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        if args and args[0] in ("fetch", "push", "ls-remote"):
+            raise RemoteUnreachable(
+                f"git {args[0]} did not answer within {timeout:g}s",
+                hint="check the network and the remote (`git fetch` by hand shows why)",
+            ) from None
+        raise GitError(f"git {args[0]} did not answer within {timeout:g}s") from None
+    except FileNotFoundError:
+        if not root.is_dir():
+            raise CheckoutError(f"git {args[0]}: no folder {root}") from None
+        raise CheckoutError(
+            "git is not installed (or not on PATH)", hint="install git and run again"
+        ) from None
+    except OSError as exc:
+        raise GitError(f"cannot run git {args[0]}: {exc.strerror or exc}") from None
+
+
+def _failure(proc: subprocess.CompletedProcess[bytes]) -> str:
+    text = proc.stderr or proc.stdout
+    return _last_error(text.decode("utf-8", "replace"))
+
+
+def _remote_error(what: str, remote: str, proc: subprocess.CompletedProcess[bytes]) -> GitError:
+    text = (proc.stderr + proc.stdout).decode("utf-8", "replace")
+    lowered = text.lower()
+    message = _failure(proc)
+    if "not a git repository" in lowered and "does not appear" not in lowered:
+        return CheckoutError(f"git {what}: {message}")
+    if any(marker in lowered for marker in _UNREACHABLE):
+        return RemoteUnreachable(
+            f"git {what} {remote}: cannot reach the remote: {message}",
+            hint=f"check the network and `git remote get-url {remote}`",
+        )
+    return GitError(f"git {what} {remote}: {message}")
+
+
+def remote_exists(root: Path, remote: str) -> bool:
+    """Whether ``remote`` is a configured remote of the repository at ``root``."""
+    return _plumb(["remote", "get-url", "--", remote], root).returncode == 0
+
+
+def resolve_ref(root: Path, ref: str) -> str | None:
+    """The commit ``ref`` points at, or None when there is no such ref."""
+    args = ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"]
+    proc = _plumb(args, root)
+    sha = proc.stdout.decode().strip()
+    return sha if proc.returncode == 0 and sha else None
+
+
+def fetch_branch(
+    root: Path, remote: str, branch: str, into_ref: str, *, timeout: float = NETWORK_TIMEOUT
+) -> str | None:
+    """Fetch ``refs/heads/<branch>`` of ``remote`` into the private ref ``into_ref``
+    (replaced, whatever it held; no tags, no FETCH_HEAD, no remote-tracking branch).
+
+    Returns the fetched commit, or None when the remote has no such branch (``into_ref``
+    is then deleted). RemoteUnreachable when the remote cannot be reached.
+    """
+    proc = _plumb(
+        [
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--no-recurse-submodules",
+            "--",
+            remote,
+            f"+refs/heads/{branch}:{into_ref}",
+        ],
+        root,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        if "couldn't find remote ref" in proc.stderr.decode("utf-8", "replace"):
+            _plumb(["update-ref", "-d", into_ref], root)
+            return None
+        raise _remote_error("fetch", remote, proc)
+    return resolve_ref(root, into_ref)
+
+
+def read_blob(root: Path, commit: str, path: str) -> bytes | None:
+    """The bytes of ``path`` in ``commit``, or None when the commit has no such file."""
+    proc = _plumb(["cat-file", "blob", f"{commit}:{path}"], root)
+    if proc.returncode != 0:
+        if resolve_ref(root, commit) is None:
+            raise GitError(f"git cat-file: no commit {commit} in {root}")
+        return None
+    return proc.stdout
+
+
+def is_ancestor_of(root: Path, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
+    proc = _plumb(["merge-base", "--is-ancestor", ancestor, descendant], root)
+    if proc.returncode not in (0, 1):
+        raise GitError(f"git merge-base: {_failure(proc)}")
+    return proc.returncode == 0
+
+
+def commit_file(root: Path, path: str, content: bytes, parent: str | None, message: str) -> str:
+    """A commit whose tree holds only ``path`` with ``content``, on top of ``parent``.
+
+    Written straight into the object store (``hash-object``, ``mktree``, ``commit-tree``):
+    the work tree, the index and every ref stay as they are. The author is the user's git
+    identity (``keycliq <keycliq@localhost>`` where none is configured, as on a CI runner).
+    """
+    if "/" in path or "\t" in path or "\n" in path:
+        raise ValueError(f"a single file name, not {path!r}")
+    blob = _plumb(["hash-object", "-w", "--stdin"], root, data=content)
+    if blob.returncode != 0:
+        raise GitError(f"git hash-object: {_failure(blob)}")
+    entry = f"100644 blob {blob.stdout.decode().strip()}\t{path}\n".encode()
+    tree = _plumb(["mktree"], root, data=entry)
+    if tree.returncode != 0:
+        raise GitError(f"git mktree: {_failure(tree)}")
+    env = _env()
+    name, email = git_config(root, "user.name"), git_config(root, "user.email")
+    for role in ("AUTHOR", "COMMITTER"):
+        if not name:
+            env.setdefault(f"GIT_{role}_NAME", _FALLBACK_IDENTITY[0])
+        if not email:
+            env.setdefault(f"GIT_{role}_EMAIL", _FALLBACK_IDENTITY[1])
+    args = ["commit-tree", tree.stdout.decode().strip()]
+    if parent:
+        args += ["-p", parent]
+    made = _plumb([*args, "-F", "-"], root, data=message.encode(), env=env)
+    if made.returncode != 0:
+        raise GitError(f"git commit-tree: {_failure(made)}")
+    return made.stdout.decode().strip()
+
+
+def push_branch(
+    root: Path, remote: str, commit: str, branch: str, *, timeout: float = NETWORK_TIMEOUT
+) -> None:
+    """``git push <remote> <commit>:refs/heads/<branch>``: fast-forward only, never forced.
+
+    PushRejected when the branch moved on there (fetch, rebuild, retry); RemoteUnreachable
+    when the remote cannot be reached; GitError for any other refusal.
+    """
+    proc = _plumb(
+        ["push", "--porcelain", "--no-verify", "--", remote, f"{commit}:refs/heads/{branch}"],
+        root,
+        timeout=timeout,
+    )
+    if proc.returncode == 0:
+        return
+    text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    if any(marker in text for marker in _REJECTED):
+        raise PushRejected(
+            f"git push to {remote} was rejected: {branch} there has records this copy has "
+            "not fetched yet (non-fast-forward)",
+            hint="fetch and push again (keycliq does so by itself a few times)",
+        )
+    raise _remote_error("push", remote, proc)
+
+
+def set_ref(root: Path, ref: str, commit: str | None) -> None:
+    """Point the private ``ref`` at ``commit`` (None: delete it)."""
+    args = ["update-ref", "-d", ref] if commit is None else ["update-ref", ref, commit]
+    proc = _plumb(args, root)
+    if proc.returncode != 0:
+        raise GitError(f"git update-ref {ref}: {_failure(proc)}")
+
+
+def commit_time(root: Path, commit: str) -> datetime | None:
+    """When ``commit`` was made (its committer time, UTC); None when the checkout does not
+    have it or git cannot answer."""
+    from datetime import UTC, datetime
+
+    try:
+        args = ["show", "-s", "--format=%ct", "--end-of-options", f"{commit}^{{commit}}"]
+        proc = _plumb(args, root)
+    except GitError:
+        return None
+    text = proc.stdout.decode().strip()
+    if proc.returncode != 0 or not text.isdigit():
+        return None
+    return datetime.fromtimestamp(int(text), UTC)

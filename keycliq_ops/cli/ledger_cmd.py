@@ -10,13 +10,19 @@ import typer
 from keycliq_ops.cli.common import JSON_OPTION, emit_json, err, load, out
 
 if TYPE_CHECKING:
+    from keycliq_ops.config import LoadedConfig
     from keycliq_ops.ledger import Ledger, Run
+    from keycliq_ops.ledger.sync import LedgerRemote
 
 app = typer.Typer(
     help="The deploy ledger: every deploy, promotion and rollback, hash-chained.\n\n"
     "The file is `paths.ledger` of keycliq.yaml (default .keycliq/ledger.jsonl); "
-    "KEYCLIQ_LEDGER=FILE reads another one (no keycliq.yaml needed).\n\n"
+    "KEYCLIQ_LEDGER=FILE reads another one (no keycliq.yaml needed, never shared).\n\n"
+    "The team shares one ledger through the branch `keycliq-ledger` of its git remote "
+    "(keycliq.yaml `ledger.remote`, default `shared_remote`; `none`: local only): reads "
+    "take in the team's records first, every append is pushed.\n\n"
     "Examples: keycliq ledger list -e production · keycliq ledger verify · "
+    "keycliq ledger sync · keycliq ledger stats --since 90d · "
     "keycliq ledger export 20261128T0305 --format html -o report.html",
     no_args_is_help=True,
 )
@@ -30,13 +36,31 @@ _COLORS = {
 }
 
 
-def _ledger(ctx: typer.Context) -> Ledger:
+def _ledger(ctx: typer.Context, *, share: bool = True) -> Ledger:
+    """The ledger; shared through keycliq.yaml's remote unless ``share`` is off or
+    ``KEYCLIQ_LEDGER`` names another file."""
     import os
 
     from keycliq_ops.ledger import Ledger
 
     override = os.environ.get("KEYCLIQ_LEDGER")
-    return Ledger(Path(override) if override else load(ctx).ledger_path)
+    if override:
+        return Ledger(Path(override))
+    loaded = load(ctx)
+    return Ledger(loaded.ledger_path, remote=_remote(loaded) if share else None)
+
+
+def _remote(loaded: LoadedConfig) -> LedgerRemote | None:
+    from keycliq_ops.ledger.sync import team_remote
+
+    return team_remote(loaded)
+
+
+def _sync_note(ledger: Ledger) -> None:
+    """Say so on stderr when the team's records could not be read or the local ones sent."""
+    sync = ledger.last_sync
+    if sync is not None and not sync.shared:
+        err().print(f"[yellow]note[/]: {sync.note()}")
 
 
 @app.command(
@@ -89,6 +113,7 @@ def list_(
         since=parse_since(since) if since else None,
     )
     runs = ledger.latest(limit, filters)
+    _sync_note(ledger)
     if as_json:
         emit_json([r.summary().model_dump(mode="json") for r in runs])
         return
@@ -161,7 +186,9 @@ def show(
     record_id: str = typer.Argument(..., metavar="ID", help="Record id or unique prefix."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    run = _ledger(ctx).run(record_id)
+    ledger = _ledger(ctx)
+    run = ledger.run(record_id)
+    _sync_note(ledger)
     if as_json:
         emit_json(
             {
@@ -219,7 +246,10 @@ def _render_run(run: Run) -> None:
 @app.command(
     "verify",
     help="Walk the hash chain and name the first bad line (edited, removed, reordered, "
-    "truncated). Exit 0 when intact, 1 when not.\n\n"
+    "truncated); with a shared ledger, also compare it with the remote branch: records "
+    "once published and now missing here, records that differ, or a remote history "
+    "rewritten are named by id. The local file is not changed. Exit 0 when intact, 1 "
+    "when not.\n\n"
     "Example: keycliq ledger verify --anchor <hash from an exported report>",
 )
 def verify(
@@ -232,13 +262,58 @@ def verify(
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    report = _ledger(ctx).verify(anchor=anchor)
+    import os
+
+    from keycliq_ops.ledger.sync import compare
+
+    ledger = _ledger(ctx, share=False)  # verify reads; it never changes the local file
+    report = ledger.verify(anchor=anchor)
+    remote = None if os.environ.get("KEYCLIQ_LEDGER") else _remote(load(ctx))
+    check = compare(ledger, remote) if remote is not None else None
+    ok = report.ok and (check is None or check.ok)
     if as_json:
-        emit_json(report)
+        data = report.model_dump(mode="json")
+        data["ok"] = ok
+        data["remote"] = check.model_dump(mode="json") if check is not None else None
+        emit_json(data)
     else:
         _render_verify(report)
-    if not report.ok:
+        if check is not None:
+            _render_remote_check(check)
+    if not ok:
         raise typer.Exit(1)
+
+
+def _render_remote_check(check: Any) -> None:
+    console = out()
+    if not check.reachable:
+        err().print(
+            f"[yellow]note[/]: not compared with {check.remote}: {check.reason} "
+            "(the local chain alone was verified)"
+        )
+        return
+    if check.ok:
+        extra = [f"{check.remote_records} records there"]
+        if check.unpublished:
+            extra.append(f"{len(check.unpublished)} here not shared yet")
+        if check.not_taken_in:
+            extra.append(f"{len(check.not_taken_in)} there not taken in yet")
+        console.print(f"[green]ok[/]: matches {check.remote} ({', '.join(extra)})")
+        return
+    if check.missing_locally:
+        console.print(
+            f"[red]missing[/]: {len(check.missing_locally)} record(s) published on "
+            f"{check.remote} are not in the local file: {', '.join(check.missing_locally)}"
+        )
+    if check.differs:
+        console.print(
+            f"[red]differs[/]: the local and published records differ: {', '.join(check.differs)}"
+        )
+    if check.rewritten:
+        console.print(
+            f"[red]rewritten[/]: {check.remote}'s history was rewritten (a forced push?): "
+            f"records once published there are gone or changed: {', '.join(check.rewritten)}"
+        )
 
 
 def _render_verify(report: Any) -> None:
@@ -303,7 +378,13 @@ def export(
     if fmt == "md":
         text = reports.render_markdown(run, check)
     elif fmt == "html":
-        text = reports.render_html(run, check)
+        from datetime import timedelta
+
+        from keycliq_ops.ledger.stats import weekly
+
+        since = run.start.ts - timedelta(weeks=26)  # the half year up to this run, and after
+        recent = [r for r in ledger.latest(2**62) if r.start.ts >= since]
+        text = reports.render_html(run, check, weekly=weekly(recent))
     else:
         import json
 
@@ -339,3 +420,149 @@ def _export_all(ledger: Ledger, output: Path | None) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     err().print(f"wrote {count} records to {output}")
+
+
+@app.command(
+    "sync",
+    help="Share the ledger with the team now: fetch the ledger branch of the git remote, "
+    "take in the records this copy lacks, re-chain this copy's unpublished records on top "
+    "(ids and content kept) and push, fast-forward only. Uses your own git setup "
+    "(credentials, ssh keys); keycliq handles none. Exit 0 when shared, 1 when the copies "
+    "diverged (both heads named, nothing overwritten), 2 when the ledger is local only, "
+    "3 when the remote cannot be reached (the records stay here, nothing is lost).\n\n"
+    "Example: keycliq ledger sync --json",
+)
+def sync_(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    from keycliq_ops.base.errors import EXIT_EXTERNAL, UsageError
+
+    ledger = _ledger(ctx)
+    result = ledger.sync()
+    if result is None:
+        raise UsageError(
+            f"the ledger {ledger.path} is local only: nothing to sync",
+            hint="set ledger.remote in keycliq.yaml (default: shared_remote); "
+            "KEYCLIQ_LEDGER and `ledger.remote: none` keep it local",
+        )
+    if as_json:
+        emit_json({**result.model_dump(mode="json"), "note": result.note()})
+    elif result.shared:
+        out().print(f"[green]ok[/]: {result.note()}")
+    else:
+        err().print(f"[yellow]warning[/]: {result.note()}")
+    if not result.shared:
+        raise typer.Exit(EXIT_EXTERNAL)
+
+
+@app.command(
+    "stats",
+    help="Delivery figures from the ledger (the team's, when shared): deployment frequency "
+    "(production promotions per week), lead time for changes (commit time to production), "
+    "change failure rate (promotions whose production checks failed or that were rolled "
+    "back), time to restore (failure to the next good production release), and releases "
+    "per week by outcome. Definitions: docs/ledger.md.\n\n"
+    "Example: keycliq ledger stats --since 90d --json",
+)
+def stats(
+    ctx: typer.Context,
+    since: str = typer.Option(
+        "90d",
+        "--since",
+        help="The window: 7d, 12w, 90d or an ISO date/time (UTC). Example: --since 2026-09-01",
+    ),
+    until: str | None = typer.Option(
+        None,
+        "--until",
+        help="End of the window (default: now), an ISO date/time (UTC). Example: "
+        "--until 2026-12-01",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    from datetime import UTC, datetime
+
+    from keycliq_ops.base.errors import UsageError
+    from keycliq_ops.ledger import parse_since
+    from keycliq_ops.ledger.reports import fmt_duration
+    from keycliq_ops.ledger.stats import compute
+
+    start = parse_since(since)
+    end = parse_since(until) if until else datetime.now(UTC)
+    if end <= start:
+        raise UsageError(f"--until {until} is not after --since {since}")
+    ledger = _ledger(ctx)
+    runs = ledger.latest(2**62)
+    _sync_note(ledger)
+    production, commit_time = _production_and_clock(ctx)
+    figures = compute(
+        runs,
+        since=start,
+        until=end,
+        production=production,
+        commit_time=commit_time,
+    )
+    if as_json:
+        emit_json(figures)
+        return
+
+    def secs(value: float | None) -> str:
+        return fmt_duration(int(value * 1000)) if value is not None else "—"
+
+    console = out()
+    console.print(
+        f"[bold]{figures.since:%Y-%m-%d} → {figures.until:%Y-%m-%d}[/] "
+        f"({figures.weeks:g} weeks, {', '.join(figures.environments)})"
+    )
+    rate = figures.change_failure_rate
+    console.print(
+        f"deployment frequency: {figures.deployment_frequency_per_week:g} per week "
+        f"({figures.deployments} production deployments)"
+    )
+    console.print(
+        f"lead time for changes: median {secs(figures.lead_time.median_seconds)}, "
+        f"mean {secs(figures.lead_time.mean_seconds)} ({figures.lead_time.count} measured)"
+    )
+    console.print(
+        "change failure rate: "
+        + (f"{rate:.0%}" if rate is not None else "—")
+        + f" ({figures.failed_deployments} of {figures.deployments})"
+    )
+    ttr = figures.time_to_restore
+    open_ = figures.unrestored
+    pending = f", {len(open_)} not yet: {', '.join(open_)}" if open_ else ""
+    console.print(
+        f"time to restore: median {secs(ttr.median_seconds)}, mean {secs(ttr.mean_seconds)} "
+        f"({ttr.count} restored{pending})"
+    )
+    for week in figures.weekly:
+        console.print(
+            f"  {week.week}  {'█' * week.succeeded}[red]{'█' * week.failed}[/]"
+            f"[yellow]{'█' * week.aborted}[/]{'░' * week.other}  {week.total}"
+        )
+
+
+def _production_and_clock(ctx: typer.Context) -> tuple[list[str], Any]:
+    """The production environments (keycliq.yaml's stage, else `production`) and the
+    commit clock (the checkout's git, when there is one)."""
+    import os
+    from functools import cache
+
+    from keycliq_ops.adapters.git import commit_time, repo_root
+    from keycliq_ops.base.errors import KeycliqError
+
+    production = ["production"]
+    root: Path | None = None
+    try:
+        if not os.environ.get("KEYCLIQ_LEDGER"):
+            loaded = load(ctx)
+            production = [n for n, _ in loaded.config.env_by_stage("production")] or production
+            root = repo_root(loaded.root)
+    except KeycliqError:
+        pass
+    if root is None:
+        return production, None
+    where = root
+
+    @cache
+    def clock(commit: str) -> Any:
+        return commit_time(where, commit)
+
+    return production, clock

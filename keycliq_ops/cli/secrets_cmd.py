@@ -10,7 +10,7 @@ from keycliq_ops.cli.common import JSON_OPTION, emit_json, load, out
 from keycliq_ops.cli.envopt import ENV_ARGUMENT, ENV_OPTION
 
 if TYPE_CHECKING:
-    from keycliq_ops.ops.secrets import PreparedRotation, RotationPlan
+    from keycliq_ops.ops.secrets import PreparedRotation, RotationPlan, SecretsListing
     from keycliq_ops.release.lifecycle import ActionOutcome
 
 app = typer.Typer(
@@ -101,7 +101,7 @@ def _rotated(outcome: ActionOutcome[PreparedRotation]) -> None:
         return
     version = f"v{release.version}" if release is not None else "-"
     out().print(f"release:  {version} {release.status if release else ''}".rstrip())
-    out().print(f"recorded: ledger {outcome.record_id}")
+    out().print(f"recorded: ledger {outcome.ledger_id}")
     out().print(f"[green]rotated[/] {plan.var} on {plan.app}")
 
 
@@ -133,23 +133,56 @@ def list_(
 
     loaded = load(ctx)
     env_name = pick_env(loaded, env_arg, env_opt, what="secrets list")
-    listing = list_secrets(heroku_client(), loaded, env_name, Ledger(loaded.ledger_path))
+    from keycliq_ops.ledger.sync import team_remote
+
+    ledger = Ledger(loaded.ledger_path, remote=team_remote(loaded))  # the team's rotations
+    listing = list_secrets(heroku_client(), loaded, env_name, ledger)
     if as_json:
         emit_json(listing)
         return
+    _render_listing(listing)
+
+
+def _render_listing(listing: SecretsListing) -> None:
+    """A table when every name and value fits whole on its row at the console's width;
+    else one block per variable (``NAME  VALUE`` on its own line, the rest below it).
+    Names and values are never cut nor wrapped mid-word."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{listing.app} ({listing.environment})", title_justify="left")
-    for column in ("var", "value", "secret", "last rotated", "release", "ledger id"):
-        table.add_column(column)
-    for row in listing.vars:
-        table.add_row(
+    rows = [
+        (
             row.name,
-            Text(row.value),
+            row.value,
             "yes" if row.secret else "",
             row.last_rotated.strftime("%Y-%m-%d %H:%M UTC") if row.last_rotated else "-",
             f"v{row.release_version}" if row.release_version is not None else "-",
             row.ledger_id or "-",
         )
-    out().print(table)
+        for row in listing.vars
+    ]
+    headers = ("var", "value", "secret", "last rotated", "release", "ledger id")
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    # each cell has one space of padding either side, plus one border between columns
+    needed = sum(widths) + 3 * len(widths) + 1
+    o = out()
+    title = f"{listing.app} ({listing.environment})"
+    if needed <= o.width:
+        table = Table(title=title, title_justify="left")
+        for column in headers:
+            table.add_column(column, no_wrap=True)
+        for cells in rows:
+            table.add_row(*(Text(c) for c in cells))
+        o.print(table)
+        return
+    o.print(title, markup=False, highlight=False, soft_wrap=True)
+    name_w = max((len(r[0]) for r in rows), default=0)
+    for name, value, secret, rotated, release, ledger_id in rows:
+        o.print(f"  {name.ljust(name_w)}  {value}", markup=False, highlight=False, soft_wrap=True)
+        details = f"secret: {secret or 'no'} · last rotated: {rotated} · release: {release}"
+        o.print(
+            f"  {'':{name_w}}  {details} · ledger id: {ledger_id}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -15,18 +15,21 @@ MAX_MATCHES = 6  # enough to say "ambiguous" and name a few
 
 
 def next_id(now: datetime, last_id: str | None) -> str:
-    """A new id later than ``last_id`` (random suffix; the last id + 1 when that is not later)."""
+    """A new id later than ``last_id`` (random suffix; the last id plus a random step when
+    that is not later)."""
     candidate = f"{now.strftime(_ID_TIME)}-{secrets.randbelow(0x8000):04x}"
     if last_id is None or candidate > last_id:
         return candidate
     base, _, suffix = last_id.partition("-")
     try:
-        number = int(suffix, 16) + 1
+        # A random step, not +1: two copies of a shared ledger that append in the same
+        # second after the same last record must not make the same id.
+        number = int(suffix, 16) + 1 + secrets.randbelow(0x800)
         moment = datetime.strptime(base, _ID_TIME)
     except ValueError:
         return candidate
     if number > 0xFFFF:
-        moment, number = moment + timedelta(seconds=1), 0
+        moment, number = moment + timedelta(seconds=1), number - 0x10000
     return f"{moment.strftime(_ID_TIME)}-{number:04x}"
 
 

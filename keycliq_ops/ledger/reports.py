@@ -10,12 +10,15 @@ import html
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from keycliq_ops import __version__
 from keycliq_ops.ledger.chain import VerifyReport
 from keycliq_ops.ledger.query import Run
 from keycliq_ops.ledger.records import StoredRecord
+
+if TYPE_CHECKING:
+    from keycliq_ops.ledger.stats import Week
 
 Rows = list[tuple[str, str]]
 
@@ -286,7 +289,14 @@ def _badge(status: str) -> str:
     return f'<span class="status {h(cls)}">{h(status)}</span>'
 
 
-def render_html(run: Run, verify: VerifyReport, now: datetime | None = None) -> str:
+def render_html(
+    run: Run,
+    verify: VerifyReport,
+    now: datetime | None = None,
+    *,
+    weekly: list[Week] | None = None,
+) -> str:
+    """The self-contained page; ``weekly`` adds the releases-per-week chart (inline SVG)."""
     start = run.start
     title = f"Deploy report: {start.action} {start.environment or ''}".strip()
     body = [
@@ -314,6 +324,10 @@ def render_html(run: Run, verify: VerifyReport, now: datetime | None = None) -> 
     if details:
         rows = [[k, _text(v)] for k, v in sorted(details.items())]
         body += ["<h2>Details</h2>", _html_table(None, rows, kv=True)]
+    if weekly is not None:
+        from keycliq_ops.ledger.stats import svg_chart
+
+        body += ["<h2>Releases per week</h2>", f'<div class="chart">{svg_chart(weekly)}</div>']
     body += [
         "<h2>Integrity</h2>",
         _html_table(None, [[k, v] for k, v in integrity_rows(run, verify)], kv=True),

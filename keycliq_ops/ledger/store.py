@@ -18,7 +18,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from keycliq_ops.base.errors import UsageError
 from keycliq_ops.ledger import chain, checked, fileio, ids
@@ -45,6 +45,9 @@ from keycliq_ops.ledger.records import (
 )
 from keycliq_ops.ledger.scrub import Scrubber
 
+if TYPE_CHECKING:
+    from keycliq_ops.ledger.sync import LedgerRemote, SyncResult
+
 MAX_LINE = 1024 * 1024  # a record larger than this is refused
 _TAIL_LIMIT = 16 * MAX_LINE
 _EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)  # `--since` before this: everything
@@ -55,7 +58,10 @@ class Ledger:
 
     ``secrets``: values that must never be written (e.g. the app's secret config vars);
     secret-named variables of the environment are registered too. ``lock_timeout``: seconds
-    to wait for another appender before :class:`LedgerBusy`.
+    to wait for another appender before :class:`LedgerBusy`. ``remote``: the git remote
+    branch the team shares the ledger through (see :mod:`keycliq_ops.ledger.sync`): the
+    first read syncs with it, every append publishes to it; :attr:`last_sync` says how the
+    last sync went (an unreachable remote never fails a read or an append).
     """
 
     def __init__(
@@ -64,7 +70,11 @@ class Ledger:
         *,
         secrets: Iterable[str | None] = (),
         lock_timeout: float = 30.0,
+        remote: LedgerRemote | None = None,
     ) -> None:
+        self.remote = remote
+        self.last_sync: SyncResult | None = None
+        self._pulled = False
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.partial_path = self.path.with_name(self.path.name + ".partial")
@@ -75,6 +85,91 @@ class Ledger:
     def add_secrets(self, *values: str | None) -> None:
         """Register more secret values to mask (config vars read after construction)."""
         self.scrubber.add(*values)
+
+    # -- sharing ---------------------------------------------------------------------------
+
+    def share(self, remote: LedgerRemote | None) -> None:
+        """Share this ledger through ``remote`` from now on (None: local only)."""
+        if remote != self.remote:
+            self.remote, self._pulled = remote, False
+
+    def sync(self, *, publish: bool = True) -> SyncResult | None:
+        """Sync with the remote now (None when the ledger is local only); raises on a
+        divergence or a remote chain that does not verify."""
+        from keycliq_ops.ledger.sync import sync
+
+        if self.remote is None:
+            return None
+        self._pulled = True
+        self.last_sync = sync(self, self.remote, publish=publish)
+        return self.last_sync
+
+    def _pull_once(self) -> None:
+        """Before the first decision from this ledger: take in what the team recorded."""
+        if self.remote is not None and not self._pulled:
+            self.sync()
+
+    def _publish(self) -> None:
+        """After an append: push it. Never fails the append (the record is written)."""
+        from keycliq_ops.base.errors import KeycliqError
+        from keycliq_ops.ledger.sync import SyncResult, sync
+
+        if self.remote is None:
+            return
+        self._pulled = True
+        try:
+            self.last_sync = sync(self, self.remote)
+        except KeycliqError as exc:
+            self.last_sync = SyncResult(remote=self.remote.label, shared=False, reason=exc.message)
+        except OSError as exc:
+            reason = f"cannot rewrite {self.path}: {_reason(exc)}"
+            self.last_sync = SyncResult(remote=self.remote.label, shared=False, reason=reason)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the append lock (what a sync rewrites under)."""
+        from filelock import FileLock, Timeout
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._io_error(exc, "create the ledger's folder", self.path.parent) from None
+        lock = FileLock(str(self.lock_path), timeout=self.lock_timeout, poll_interval=0.005)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise LedgerBusy(
+                f"another process has held {self.lock_path} for {self.lock_timeout:.0f} s",
+                hint="another keycliq is writing the ledger; if none is, report this",
+            ) from None
+        except OSError as exc:
+            raise self._io_error(exc, "create the ledger's lock file", self.lock_path) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def verified_bytes(self) -> bytes:
+        """The file's complete lines, proved an intact chain (b"" when there is no file).
+
+        Call it holding :meth:`locked`: a half-written last line is moved aside first."""
+        try:
+            fd = os.open(self.path, os.O_RDWR)
+        except FileNotFoundError:
+            return b""
+        except OSError as exc:
+            raise self._io_error(exc, "read") from None
+        try:
+            verified, tail = self._verified(fd)
+            if tail.has_fragment:
+                self._quarantine(fd, tail)
+            return os.pread(fd, verified.end, 0)
+        finally:
+            os.close(fd)
+
+    def raw_bytes(self) -> bytes:
+        """The file's complete lines as stored, verified or not (b"" when there is none)."""
+        return b"".join(line + b"\n" for line in self.lines())
 
     # -- writing -------------------------------------------------------------------------
 
@@ -116,11 +211,13 @@ class Ledger:
         (:class:`LedgerIOError`); the message then says what the record was about.
         """
         try:
-            return self._append(record)
+            stored = self._append(record)
         except LedgerError as exc:
             exc.message = f"{exc.message}; {_consequence(record)}"
             exc.args = (exc.message,)
             raise
+        self._publish()
+        return stored
 
     def _append(self, record: Record) -> StoredRecord:
         from filelock import FileLock, Timeout
@@ -305,8 +402,10 @@ class Ledger:
         """The open file and the end of its verified complete lines (None: no file yet).
 
         Every read the library offers goes through here, so nothing is read from a chain
-        that does not verify (:class:`LedgerBroken`) or from a file that is not a ledger.
+        that does not verify (:class:`LedgerBroken`) or from a file that is not a ledger;
+        the first one syncs with the shared remote, when there is one.
         """
+        self._pull_once()
         try:
             fh = self.path.open("rb")
         except FileNotFoundError:

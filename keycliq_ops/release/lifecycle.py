@@ -33,6 +33,7 @@ from keycliq_ops.release.stepper import (
     RunResult,
     Sink,
     Step,
+    StepEvent,
     StepRecord,
     StepRunner,
     signals_held,
@@ -41,6 +42,7 @@ from keycliq_ops.release.stepper import (
 if TYPE_CHECKING:
     from keycliq_ops.checklists import ChecklistResult
     from keycliq_ops.ledger import Ledger, StoredRecord
+    from keycliq_ops.ops.notify import Notifier
     from keycliq_ops.release.gate_steps import Gates
 
 P = TypeVar("P")
@@ -75,6 +77,9 @@ class Action(Generic[P]):
     about: dict[str, Any] = field(default_factory=dict)  # summary facts known beforehand
     extras: Callable[[ActionOutcome[P]], dict[str, Any]] | None = None
     follow_up: Callable[[ActionOutcome[P]], Action[Any] | None] | None = None
+    # asked first by check(), before anything is recorded: what the whole run needs (a
+    # deploy: Heroku answers one GET of the app; a checklist run: it can be answered)
+    probe: Callable[[], None] | None = None
 
     def plan(self) -> list[tuple[str, str, str]]:
         """(step, title, what it would do) for every step; nothing changes."""
@@ -102,6 +107,7 @@ class ActionOutcome(Generic[P]):
     record_id: str  # the completion record's id
     report: Path | None
     follow_up: ActionOutcome[Any] | None = None
+    ledger_sync: dict[str, Any] | None = None  # how sharing the ledger went (None: local)
 
     @property
     def prepared(self) -> P:
@@ -135,6 +141,11 @@ class ActionOutcome(Generic[P]):
             "release_version": facts.release.version if facts.release else None,
             "warnings": warnings_of(self.action, facts),
         }
+        if self.ledger_sync is not None:
+            out["ledger_shared"] = self.ledger_sync["shared"]
+            out["ledger_sync"] = self.ledger_sync
+            if not self.ledger_sync["shared"]:
+                out["warnings"].append(self.ledger_sync["note"])
         out.update(self.action.about)
         if self.action.extras is not None:
             out.update(self.action.extras(self))
@@ -208,6 +219,8 @@ def check(action: Action[P]) -> Checked[P]:
     """Before anything changes, once: can the run finish? Raises UsageError (exit 2) when
     not (the checklist cannot be answered, a gate parameter is unknown)."""
     StepRunner(action.steps, _ignore).check_skip(action.skip)
+    if action.probe is not None:
+        action.probe()
     record = action.resume_record
     facts = Facts(resuming=record is not None, previous_checklist=_previous_checklist(record))
     if action.gates is not None:
@@ -228,6 +241,7 @@ def run_action(checked: Checked[P], sink: Sink) -> ActionOutcome[P]:
     actor_root = s.repo.root if s.repo is not None else s.root
     runner = StepRunner(action.steps, sink)
     recorded: list[StepRecord] = []
+    notifier = _notifier(action)  # notify: webhooks, best effort, never fails the run
 
     def complete(start: StoredRecord, result: RunResult | None) -> StoredRecord:
         facts = runner.facts
@@ -244,7 +258,11 @@ def run_action(checked: Checked[P], sink: Sink) -> ActionOutcome[P]:
             checklist=facts.checklist.model_dump(mode="json") if facts.checklist else None,
             dataclips=list(facts.dataclips),
             error=result.error if result is not None else "internal error",
-            details={**details, "warnings": warnings_of(action, facts)},
+            details={
+                **details,
+                "warnings": warnings_of(action, facts),
+                **notifier.ledger_details(),
+            },
             **action.ledger_fields,
         )
 
@@ -261,12 +279,13 @@ def run_action(checked: Checked[P], sink: Sink) -> ActionOutcome[P]:
                     app=s.app,
                     commit=s.commit or None,
                     branch=s.branch,
-                    actor=detect_actor(actor_root),
+                    actor=detect_actor(actor_root, _heroku_email(s)),
                     details=details,
                     **action.ledger_fields,
                 )
             if held.came:
                 raise KeyboardInterrupt
+            notifier.started(begun.id)
             result = runner.run(
                 s,
                 skip=action.skip,
@@ -274,6 +293,7 @@ def run_action(checked: Checked[P], sink: Sink) -> ActionOutcome[P]:
                 facts=checked.facts,
                 on_step=recorded.append,
             )
+            _notify_finished(notifier, result, runner.facts)
         except KeyboardInterrupt:
             if begun is None:
                 raise  # nothing was recorded, nothing was done
@@ -289,11 +309,15 @@ def run_action(checked: Checked[P], sink: Sink) -> ActionOutcome[P]:
                                 result = aborted_result(result, recorded, runner.steps)
                             end = complete(begun, result)
                             report = write_report(s, end)
+                            record_gate_history(s, action.name, end, runner.facts)
                         break
                     except KeyboardInterrupt:  # came before the signals were held
                         interrupted = True
                 late = bool(held.came) and result is not None and result.outcome != "aborted"
     assert result is not None  # an unexpected error propagated from the finally above
+    shared = s.ledger.last_sync if s.ledger.remote is not None else None
+    if shared is not None and not shared.shared:
+        sink(StepEvent(kind="note", text=shared.note()))
     outcome = ActionOutcome(
         action=action,
         result=result,
@@ -301,6 +325,7 @@ def run_action(checked: Checked[P], sink: Sink) -> ActionOutcome[P]:
         ledger_id=end.ref or end.id,
         record_id=end.id,
         report=report,
+        ledger_sync={**shared.model_dump(mode="json"), "note": shared.note()} if shared else None,
     )
     if late:
         raise KeyboardInterrupt
@@ -309,6 +334,17 @@ def run_action(checked: Checked[P], sink: Sink) -> ActionOutcome[P]:
         if then is not None:
             outcome.follow_up = run_action(check(then), sink)
     return outcome
+
+
+def _heroku_email(session: Session) -> str | None:
+    """The Heroku account every record names as the actor (asked once per session; a
+    failure to ask leaves it unknown, it never stops the action)."""
+    from keycliq_ops.base.errors import KeycliqError
+
+    try:
+        return session.account().email
+    except KeycliqError:
+        return session.heroku_email
 
 
 def aborted_result(
@@ -355,3 +391,66 @@ def write_report(session: Session, record: StoredRecord) -> Path:
     path = session.loaded.reports_dir / f"{run.start.id}-{(session.commit or 'unknown')[:8]}.md"
     atomic_write(path, render_markdown(run, session.ledger.verify()))
     return path
+
+
+def record_gate_history(session: Session, source: str, record: StoredRecord, facts: Facts) -> None:
+    """The numbers the run's gates found (its checklist's Dataclip items, then its Dataclip
+    gate: the gate's values win for a check both ran), as one line of the Dataclip history
+    with the action as its source, so that ``keycliq dataclips trend`` shows them. Nothing
+    when no Dataclip ran; a history that cannot be written costs the run nothing."""
+    from datetime import UTC, datetime
+
+    from filelock import Timeout
+
+    from keycliq_ops.dataclips.history import action_record, append_line
+
+    checks: dict[str, dict[str, Any]] = {}
+    if facts.checklist is not None:
+        for item in facts.checklist.items:
+            for summary in item.checks or ():
+                checks[summary.id] = {"verdict": summary.verdict, "numbers": summary.numbers}
+    for gate in facts.dataclips:
+        if gate.get("id"):
+            checks[str(gate["id"])] = {
+                "verdict": gate.get("verdict"),
+                "numbers": gate.get("numbers") or {},
+            }
+    if not checks:
+        return
+    entry = action_record(
+        at=datetime.now(UTC),
+        target=session.app,
+        source=source,
+        ledger_id=record.ref or record.id,
+        checks=checks,
+    )
+    try:
+        append_line(session.loaded.history_path, entry)
+    except (OSError, Timeout):
+        return
+
+
+def _notifier(action: Action[Any]) -> Notifier:
+    """The webhooks of ``notify:`` for this run (no-op for actions that send none)."""
+    from keycliq_ops.ops.notify import Notifier
+
+    s = action.session
+    return Notifier.for_action(
+        s.loaded.config.notify,
+        action.name,
+        environment=s.env_name,
+        app=s.app,
+        commit=s.commit or None,
+    )
+
+
+def _notify_finished(notifier: Notifier, result: RunResult, facts: Facts) -> None:
+    """``<action>.finished`` (and ``gate.failed``), waited for within the targets' timeouts."""
+    if notifier.active:
+        notifier.finished(
+            outcome=result.outcome,
+            exit_code=result.exit_code,
+            release_version=facts.release.version if facts.release else None,
+            failed_step=result.failed_step,
+            error=result.error,
+        )

@@ -23,7 +23,7 @@ from keycliq_ops.base.errors import CheckoutError
 if TYPE_CHECKING:
     from keycliq_ops.adapters.git import Repo
     from keycliq_ops.adapters.heroku.client import HerokuClient
-    from keycliq_ops.adapters.heroku.resources import Account
+    from keycliq_ops.adapters.heroku.resources import Account, App
     from keycliq_ops.checklists import Prompter
     from keycliq_ops.config import Environment, LoadedConfig
     from keycliq_ops.config.app_repo import AppRepo
@@ -40,6 +40,7 @@ class _Lookups:
     config_vars: dict[str, dict[str, str]] = field(default_factory=dict)
     web_url: str | None = None
     account: Account | None = None
+    app: App | None = None  # GET /apps/{app}: the first call a deploy makes (reach_heroku)
     app_repos: dict[str, AppRepo] = field(default_factory=dict)
     lock: Lock = field(default_factory=Lock)
 
@@ -59,6 +60,14 @@ class Session:
     explicit_database_url: str | None = None  # tests, --database-url; else the config var
     sleep: Callable[[float], None] = time.sleep
     _lookups: _Lookups = field(default_factory=_Lookups, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # One ledger for the team: shared through the checkout's git remote (keycliq.yaml's
+        # `ledger`), so every decision below reads the team's records (docs/ledger.md).
+        from keycliq_ops.ledger.sync import remote_for
+
+        if self.ledger.remote is None:
+            self.ledger.share(remote_for(self.loaded, self.repo.root if self.repo else None))
 
     # ------------------------------------------------------------------ derived inputs
 
@@ -147,6 +156,29 @@ class Session:
         if self.commit not in cache:
             cache[self.commit] = read_at_commit(self.checkout(), self.commit)
         return cache[self.commit]
+
+    def app_info(self) -> App:
+        """The environment's app (``GET /apps/{app}``, asked once)."""
+        with self._lookups.lock:
+            if self._lookups.app is None:
+                self._lookups.app = self.client.app(self.app)
+                self._lookups.web_url = self._lookups.web_url or self._lookups.app.web_url or ""
+            return self._lookups.app
+
+    def reach_heroku(self) -> None:
+        """One cheap call before anything else (the app's info): an unreachable Heroku is
+        an ExternalError (exit 3) saying so and why, before the plan is checked or a step
+        runs; a wrong app name is Heroku's own 404 reason."""
+        from keycliq_ops.base.errors import ExternalError, HerokuError
+
+        try:
+            self.app_info()
+        except HerokuError as exc:
+            if exc.status is not None and exc.status < 500:
+                raise  # Heroku answered (a 404 for a wrong app name, a 401 token…)
+            raise ExternalError(
+                f"cannot reach Heroku, nothing was done: {exc.message}", hint=exc.hint
+            ) from None
 
     def account(self) -> Account:
         """The Heroku account of the token (asked once)."""

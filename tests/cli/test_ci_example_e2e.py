@@ -10,7 +10,9 @@ from GitHub are the stand-in's own: ``HEROKU_API_URL`` points at it, and git is 
 
 The deploy job runs on a push to main; then the promote job runs in a *new* clone, so it
 passes its ledger gate only if the deploy job's ledger reached it through the
-``keycliq-ledger`` branch, as the example promises.
+``keycliq-ledger`` branch, as the example promises. No job has a line of shell for the
+ledger: keycliq fetches and pushes the branch itself (``keycliq ledger sync`` is the only
+ledger command, before and after each job's action).
 """
 
 from __future__ import annotations
@@ -79,6 +81,21 @@ def test_the_workflow_is_what_the_readme_says() -> None:
         s.get("id") for j in (deploy, promote) for s in j["steps"] if s.get("id") in DOWNLOADS
     ]
     assert sorted(skipped) == ["app-deps", "install", "install"]
+    # The ledger is keycliq's business: no git plumbing or file copying in any step.
+    for job in (deploy, promote):
+        scripts = "\n".join(s for _, s in run_blocks(job))
+        for shell in (
+            "commit-tree",
+            "mktree",
+            "hash-object",
+            "git show",
+            "git fetch",
+            "ledger.jsonl",
+        ):
+            assert shell not in scripts, shell
+        assert "keycliq ledger sync" in scripts
+        publish = [s for s in job["steps"] if s.get("run") == "keycliq ledger sync"]
+        assert publish and publish[-1]["if"] == "always()"
 
 
 class Runner:
@@ -190,7 +207,7 @@ def test_the_ci_example_deploys_then_promotes(
     # Push to main: the deploy-staging job.
     first = runner.checkout(tmp_path / "run-1")
     runner.run_job("deploy-staging", first)
-    assert any("this run starts the ledger" in out for out in runner.outputs)
+    assert "shared with origin/keycliq-ledger: 0 records" in runner.outputs[1]  # a new ledger
     assert current_commit(world, STAGING) == head
     deployed = result_of(runner.temp / "keycliq-deploy.jsonl")
     assert deployed["outcome"] == "succeeded" and deployed["commit"] == head
@@ -198,7 +215,8 @@ def test_the_ci_example_deploys_then_promotes(
         assert path.exists(), path
     assert list((first / ".keycliq" / "reports").glob("*.md"))
     commits, ledger = ledger_branch(world.prov.origin)
-    assert commits == 1 and deployed["ledger_id"] in ledger
+    assert commits >= 1 and deployed["ledger_id"] in ledger
+    assert deployed["ledger_shared"] is True
     assert (
         subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=first, capture_output=True, text=True, check=True
@@ -210,15 +228,16 @@ def test_the_ci_example_deploys_then_promotes(
     second = runner.checkout(tmp_path / "run-2")
     before = len(runner.outputs)
     runner.run_job("promote", second)
-    restored = runner.outputs[before]  # the restore step: the deploy job's ledger, verified
-    assert "2 records" in restored and "intact" in restored  # the deploy: start, end
+    restored = runner.outputs[before]  # the sync step: the deploy job's ledger, verified
+    assert "2 records (2 taken in)" in restored and "intact" in restored  # start, end
     assert current_commit(world, PRODUCTION) == head
     promoted = result_of(runner.temp / "keycliq-promote.jsonl")
     assert promoted["outcome"] == "succeeded" and promoted["commit"] == head
     for path in runner.artifacts("promote", second):
         assert path.exists(), path
-    commits, ledger = ledger_branch(world.prov.origin)
-    assert commits == 2 and promoted["ledger_id"] in ledger
+    commits_after, ledger = ledger_branch(world.prov.origin)
+    assert commits_after > commits and promoted["ledger_id"] in ledger
+    assert promoted["ledger_shared"] is True
     # The ledger on the branch verifies, and holds the deploy the promotion was gated on.
     copy = tmp_path / "ledger-copy.jsonl"
     copy.write_text(ledger)

@@ -87,6 +87,10 @@ def _mock_vars(router: respx.Router) -> None:
         }
     )
     router.get(f"{BASE}/apps/keycliq-production/config-vars").respond(json={"SESSION_SECRET": PROD})
+    # Every record names the Heroku account that acted (GET /account, once per action).
+    router.get(f"{BASE}/account", name="account").respond(
+        json={"id": "01234567-89ab-cdef-0123-456789abcdef", "email": "ann@example.com"}
+    )
 
 
 def test_check_var_sorts_vars() -> None:
@@ -104,6 +108,7 @@ def test_generated_secret_is_fresh_and_masked(
     respx_mock: respx.Router, client: HerokuClient, loaded: LoadedConfig
 ) -> None:
     _mock_vars(respx_mock)
+    respx_mock.routes.pop("account")  # preparing records nothing: no account lookup
     prepared = prepare_rotation(client, loaded, "staging", "SESSION_SECRET", None)
     plan = prepared.plan
     assert len(prepared.new_value) == 64 and prepared.new_value not in (OLD, PROD)

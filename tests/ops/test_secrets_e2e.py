@@ -56,7 +56,7 @@ def test_session_secret_rotation_changes_it_releases_and_records(  # type: ignor
     assert details["var"] == "SESSION_SECRET" and details["source"] == "generated"
     assert details["old_digest"] == secret_digest(old)[:8]
     assert details["new_digest"] == secret_digest(new)[:8]
-    assert str(end["id"]) in result.stdout
+    assert f"ledger {start['id']}" in result.stdout  # the id `ledger list` shows: the run's
 
     everything = _everything_written(world, result.output)
     assert old not in everything and new not in everything
