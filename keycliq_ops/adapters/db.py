@@ -469,3 +469,33 @@ class DbSession:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+# The planner's row estimate of tables (``-1``: never vacuumed or analyzed, PostgreSQL 14+).
+ROW_ESTIMATES_SQL = """
+SELECT c.relname, c.reltuples::bigint
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY($1::text[])
+"""
+
+
+def estimated_rows(session: DbSession, tables: Sequence[str]) -> dict[str, int | None]:
+    """``{table: estimated rows}`` for those of ``tables`` that exist in the current schema
+    (``pg_class.reltuples``: no scan); None for a table never analyzed. A table left out
+    does not exist."""
+    if not tables:
+        return {}
+    found = session.query(
+        ROW_ESTIMATES_SQL,
+        ["{" + ",".join(_array_item(t) for t in tables) + "}"],
+        action="reading table sizes",
+    )
+    return {
+        str(r[0]): (int(r[1]) if r[1] is not None and int(r[1]) >= 0 else None) for r in found.rows
+    }
+
+
+def _array_item(name: str) -> str:
+    """One element of a PostgreSQL text-array literal, quoted."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
             "  keycliq deploy -e staging --dry-run\n"
             "  keycliq deploy staging --yes --answers keycliq-answers.yaml --json   (CI)\n"
             "  keycliq deploy staging --resume\n"
-            "  keycliq deploy staging --skip tests --reason 'ran in CI already'"
+            "  keycliq deploy staging --skip tests --reason 'ran in CI already'\n"
+            '  keycliq deploy staging --accept-migration-risk "column unused since v40"\n'
+            '  keycliq deploy production --no-backup "b012 captured by hand at 09:10"'
         ),
     )(deploy)
 
@@ -39,6 +41,22 @@ def deploy(
         "--force",
         help="Force the git push (replaces what is deployed; only when you mean it).",
     ),
+    accept_migration_risk: str | None = typer.Option(
+        None,
+        "--accept-migration-risk",
+        metavar="REASON",
+        help="Deploy although squawk's lint of the pending migrations found errors; the "
+        "reason, the findings and who accepted them are recorded. "
+        'Example: --accept-migration-risk "column unused since v40"',
+    ),
+    no_backup: str | None = typer.Option(
+        None,
+        "--no-backup",
+        metavar="REASON",
+        help="Do not capture a Heroku Postgres backup before the schema changes (on by "
+        "default in production); the reason is recorded. "
+        'Example: --no-backup "b012 taken by hand"',
+    ),
     *,
     flags: ReleaseFlags,
 ) -> None:
@@ -49,5 +67,12 @@ def deploy(
 
     loaded = load(ctx)
     env = pick_env(loaded, env_arg, env_opt, what="deploy")
-    options = DeployOptions(strict=strict, force=force, resume=resume, skip=flags.skip)
+    options = DeployOptions(
+        strict=strict,
+        force=force,
+        resume=resume,
+        skip=flags.skip,
+        accept_migration_risk=accept_migration_risk,
+        no_backup=no_backup,
+    )
     run_release(loaded, env, lambda session: deploy_action(session, options), flags)

@@ -16,7 +16,7 @@ from keycliq_ops.cli.release_common import (
 )
 
 if TYPE_CHECKING:
-    from keycliq_ops.release.lifecycle import ActionOutcome
+    from keycliq_ops.release.lifecycle import Action, ActionOutcome
     from keycliq_ops.release.promote import PromotionPlan
 
 HELP = help_text(
@@ -33,6 +33,7 @@ HELP = help_text(
         'promote --override "hotfix INC-42, staging checklist walked by hand"',
         "promote --auto-rollback --param userId=ckz1q2w3e4r5t6y7u8i9o0p1a",
         "promote --resume",
+        'promote --no-backup "b041 captured by hand at 09:10"',
     ],
     exit_codes=(
         "0 promoted and checked, 1 refused or a check failed, 2 usage, 3 Heroku failed, "
@@ -70,6 +71,14 @@ def promote(
         "before (recorded as its own run). Example: keycliq promote --auto-rollback",
     ),
     resume: bool = RESUME_OPTION,
+    no_backup: str | None = typer.Option(
+        None,
+        "--no-backup",
+        metavar="REASON",
+        help="Do not capture a Heroku Postgres backup before the schema changes (on by "
+        "default in production); the reason is recorded. "
+        'Example: --no-backup "b012 taken by hand"',
+    ),
     *,
     flags: ReleaseFlags,
 ) -> None:
@@ -86,8 +95,29 @@ def promote(
         auto_rollback=auto_rollback,
         resume=resume,
         skip=flags.skip,
+        no_backup=no_backup,
     )
-    run_release(loaded, env, lambda session: promote_action(session, options), flags, VIEW)
+    run_release(
+        loaded,
+        env,
+        lambda session: _previewed(promote_action(session, options), flags.as_json),
+        flags,
+        VIEW,
+    )
+
+
+def _previewed(action: Action[PromotionPlan], as_json: bool) -> Action[PromotionPlan]:
+    """The action, once what production gains is shown (stderr, before the plan and the
+    confirmation; with --json it is the summary's `preview`)."""
+    preview = action.prepared.preview
+    if preview is not None and not as_json:
+        from rich.markup import escape
+
+        from keycliq_ops.cli.common import err
+
+        for line in preview.lines():
+            err().print(escape(line))
+    return action
 
 
 def _lines(outcome: ActionOutcome[PromotionPlan]) -> dict[str, str]:

@@ -16,7 +16,9 @@ HELP = (
     "Show each environment's app, current release (version, status, age), the commit it "
     "runs and its pipeline stage; the local branch and commit; and whether staging is ahead "
     "of production, by which commits. -e ENV (repeatable; a name from keycliq.yaml or its "
-    "Heroku app name) shows only those environments and the comparisons involving them.\n\n"
+    "Heroku app name) shows only those environments and the comparisons involving them. "
+    "Where backups are on (production by default) it also shows the age of the newest "
+    "Heroku Postgres backup.\n\n"
     "Exit 0, or 3 when a shown environment could not be read.\n\n"
     "Example: keycliq status  ·  keycliq status -e production  ·  "
     "keycliq status --json | jq '.comparisons'"
@@ -39,9 +41,9 @@ def status(
     with heroku_client() as client:
         if err().is_terminal and not as_json:
             with err().status(f"asking Heroku about {len(loaded.config.environments)} apps…"):
-                report = collect_status(loaded, client)
+                report = collect_status(loaded, client, backups=True)
         else:
-            report = collect_status(loaded, client)
+            report = collect_status(loaded, client, backups=True)
     if shown is not None:
         report = only(report, shown)
     if as_json:
@@ -50,8 +52,9 @@ def status(
         render(report)
     failed = [env for env in report.environments if env.error]
     if failed:
-        names = ", ".join(f"{env.name} ({env.app})" for env in failed)
-        raise HerokuError(f"could not read {names}: see above", hint=failed[0].hint)
+        # the reason itself, never "see above" (the table may not hold it: --json, a pipe)
+        reasons = "; ".join(f"{env.name} ({env.app}): {env.error}" for env in failed)
+        raise HerokuError(f"could not read {reasons}", hint=failed[0].hint)
 
 
 def only(report: StatusReport, names: list[str]) -> StatusReport:
@@ -73,6 +76,14 @@ def _age(seconds: int) -> str:
     return f"{seconds}s ago"
 
 
+def _size(size: int) -> str:
+    from keycliq_ops.adapters.heroku.postgres import filesize
+
+    return filesize(size)
+
+
+WIDE = 100  # columns from which the commit fits in the table
+
 _STATUS_STYLE = {"succeeded": "green", "pending": "yellow", "failed": "red", "expired": "dim"}
 
 
@@ -80,12 +91,30 @@ def render(report: StatusReport) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    console = out()
+    # Narrow (80 columns): the commit (or the error) goes on its own line under the row
+    # instead of a column rich would drop; nothing is lost at any width.
+    wide = console.width >= WIDE
     table = Table(title=f"pipeline {report.pipeline}", title_justify="left", show_edge=False)
-    for column in ("environment", "app", "stage", "release", "status", "age", "commit"):
-        table.add_column(column, no_wrap=column != "commit")
+    columns = ("environment", "app", "stage", "release", "status", "age", "commit")
+    for column in columns if wide else columns[:-1]:
+        table.add_column(column, no_wrap=column != "commit", overflow="fold")
+    stacked: list[tuple[str, str, str]] = []
+
+    def add(cells: list[str], last: str, label: str = "commit") -> None:
+        if wide:
+            table.add_row(*cells, last)
+        else:
+            table.add_row(*cells)
+            stacked.append((cells[0], label, last))
+
     for env in report.environments:
         if env.error:
-            table.add_row(env.name, env.app, "", "", "[red]error[/]", "", escape(env.error))
+            add(
+                [env.name, env.app, "", "", "[red]error[/]", ""],
+                f"[red]{escape(env.error)}[/]",
+                "error",
+            )
             continue
         stage = env.stage or "[dim]none[/]"
         if env.stage and env.stage != env.expected_stage:
@@ -96,17 +125,26 @@ def render(report: StatusReport) -> None:
             commit = env.commit.sha[:8]
             if env.commit.subject:
                 commit += f" {escape(env.commit.subject)}"
-        table.add_row(
-            env.name,
-            env.app,
-            stage,
-            f"v{rel.version}" if rel else "[dim]none[/]",
-            f"[{_STATUS_STYLE.get(rel.status, 'white')}]{rel.status}[/]" if rel else "",
-            _age(rel.age_seconds) if rel else "",
+        add(
+            [
+                env.name,
+                env.app,
+                stage,
+                f"v{rel.version}" if rel else "[dim]none[/]",
+                f"[{_STATUS_STYLE.get(rel.status, 'white')}]{rel.status}[/]" if rel else "",
+                _age(rel.age_seconds) if rel else "",
+            ],
             commit,
         )
-    console = out()
     console.print(table)
+    for name, label, last in stacked:
+        console.print(f"  {escape(name)} {label}: {last}")
+    for env in report.environments:
+        if env.backup is not None:
+            b = env.backup
+            age = _age(b.age_seconds) if b.age_seconds is not None else "unfinished"
+            kind = "scheduled" if b.scheduled else "manual"
+            console.print(f"{env.name}: last backup {b.name} {age} ({_size(b.size_bytes)}, {kind})")
     for env in report.environments:
         for note in env.notes:
             console.print(f"[yellow]note[/]: {env.name}: {escape(note)}")

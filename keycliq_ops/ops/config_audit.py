@@ -158,6 +158,52 @@ def requirements(
     return list(found.values())
 
 
+@dataclass(frozen=True)
+class BackupSchedules:
+    """What the Heroku Postgres API says of the app's backup schedules (``schedules``:
+    ``DATABASE_URL: daily at 2:00 UTC`` …), or why it could not be asked (``problem``)."""
+
+    app: str
+    database: str | None = None
+    schedules: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+def backup_schedules_of(client: object, env: Environment) -> BackupSchedules | None:
+    """The production database's backup schedules (None elsewhere: not asked)."""
+    if env.stage != "production":
+        return None
+    from keycliq_ops.adapters.heroku.postgres import PostgresClient
+    from keycliq_ops.base.errors import KeycliqError
+
+    try:
+        with PostgresClient.for_client(client) as pg:
+            addon = pg.database(env.app)
+            found = pg.schedules(addon)
+    except KeycliqError as exc:
+        return BackupSchedules(env.app, problem=exc.message)
+    return BackupSchedules(
+        env.app,
+        database=addon.name,
+        schedules=tuple(f"{s.name}: daily at {s.hour}:00 {s.timezone}" for s in found),
+    )
+
+
+def backup_findings(backups: BackupSchedules | None) -> list[AuditFinding]:
+    """A warning when the production database has no backup schedule (or it is unknown)."""
+    if backups is None or backups.schedules:
+        return []
+    command = f"heroku pg:backups:schedule DATABASE_URL --at '02:00 UTC' -a {backups.app}"
+    if backups.problem is not None:
+        message = f"the backup schedule could not be read ({backups.problem})"
+    else:
+        message = (
+            f"{backups.database or 'the database'} has no backup schedule (no automatic daily "
+            f"backups): set one with `{command}`"
+        )
+    return [AuditFinding(var="backups", level="warning", message=message, source="Heroku Postgres")]
+
+
 def audit_config(
     env_name: str,
     env: Environment,
@@ -166,12 +212,14 @@ def audit_config(
     other_session_digests: Mapping[str, str] | None = None,
     web_url: str | None = None,
     app_repo: AppRepo | None = None,
+    backups: BackupSchedules | None = None,
 ) -> AuditReport:
     """Audit one app's config vars.
 
     ``other_session_digests``: env name → SESSION_SECRET digest. ``app_repo``: the app's
     repository (at the deployed commit, or the checkout); without it the schema's variables
-    are not known and DATABASE_URL stands for them.
+    are not known and DATABASE_URL stands for them. ``backups``: the production database's
+    backup schedules (:func:`backup_schedules_of`); none is a warning naming the command.
     """
     findings: list[AuditFinding] = []
     app = env.app
@@ -331,6 +379,8 @@ def audit_config(
         for other, other_digest in (other_session_digests or {}).items():
             if other != env_name and other_digest == digest:
                 add("SESSION_SECRET", f"is the same as in {other}; each environment needs its own")
+
+    findings.extend(backup_findings(backups))
 
     problem_vars = {f.var for f in findings if f.level == "error"}
     rows: list[VarRow] = []

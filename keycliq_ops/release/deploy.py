@@ -54,6 +54,8 @@ class DeployOptions:
     force: bool = False
     resume: bool = False
     skip: dict[str, str] = field(default_factory=dict)
+    accept_migration_risk: str | None = None  # the reason, recorded
+    no_backup: str | None = None  # --no-backup REASON: the backup step is skipped, recorded
 
 
 def deploy_action(session: Session, options: DeployOptions) -> Action[DeployOptions]:
@@ -66,14 +68,28 @@ def deploy_action(session: Session, options: DeployOptions) -> Action[DeployOpti
     )
     if options.resume and resume is None:
         _nothing_to_resume(session)
-    return Action(
+    if options.accept_migration_risk is not None and not options.accept_migration_risk.strip():
+        from keycliq_ops.base.errors import UsageError
+
+        raise UsageError(
+            '--accept-migration-risk needs a reason, e.g. --accept-migration-risk "column '
+            'unused since v40"'
+        )
+    from keycliq_ops.release.backup_steps import with_backup
+
+    action = Action(
         name="deploy",
         session=session,
         prepared=options,
         header=f"deploy {session.branch or '(detached)'} @ {session.commit[:8]} to "
         f"{session.env_name} ({session.app})",
         steps=[
-            PreflightStep(strict=options.strict),
+            PreflightStep(
+                strict=options.strict,
+                accept_migration_risk=options.accept_migration_risk,
+                skipped=tuple(options.skip),
+                gates=gates,
+            ),
             TestsStep(),
             PushStep(force=options.force),
             BuildStep(),
@@ -86,4 +102,11 @@ def deploy_action(session: Session, options: DeployOptions) -> Action[DeployOpti
         gates=gates,
         skip=options.skip,
         resume_record=resume,
+        probe=session.reach_heroku,  # an unreachable Heroku: exit 3 before anything else
+        ledger_details=(
+            {"accept_migration_risk": options.accept_migration_risk}
+            if options.accept_migration_risk is not None
+            else {}
+        ),
     )
+    return with_backup(action, before="push", no_backup=options.no_backup)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from keycliq_ops.config import LoadedConfig
     from keycliq_ops.ledger import Ledger, StoredRecord
     from keycliq_ops.ops.status import ReleaseInfo
+    from keycliq_ops.release.promote_preview import PromotionPreview
 
 # Failing here means the new code runs in production: the way back is a rollback.
 CHECK_STEPS = frozenset({"migrations", "checklist", "dataclips"})
@@ -65,7 +66,18 @@ class GateFinding:
 
 def judge_staging_record(ledger: Ledger, env: str, commit: str) -> GateFinding:
     """The newest completed ``deploy`` of ``commit`` to ``env`` must have succeeded with
-    its checklist and its Dataclip gate passed."""
+    its checklist and its Dataclip gate passed. A shared ledger is synced first; when its
+    remote cannot be read, the finding says it was decided from the local copy."""
+    import dataclasses
+
+    finding = _judge_newest(ledger, env, commit)
+    local = ledger.last_sync.decided_locally() if ledger.last_sync is not None else None
+    if ledger.remote is not None and local:
+        return dataclasses.replace(finding, reason=f"{finding.reason} ({local})")
+    return finding
+
+
+def _judge_newest(ledger: Ledger, env: str, commit: str) -> GateFinding:
     for record in ledger.iter(reverse=True):
         if record.action != "deploy" or record.environment != env or record.ref is None:
             continue
@@ -160,6 +172,7 @@ class PromotionPlan:
     production_slug_id: str | None = None
     auto_rollback: bool = False
     progress: PromotionProgress = field(default_factory=lambda: PromotionProgress({}))
+    preview: PromotionPreview | None = None  # what production gains (before confirmation)
 
     @property
     def override_used(self) -> bool:
@@ -233,6 +246,7 @@ class PromoteOptions:
     auto_rollback: bool = False
     resume: bool = False
     skip: dict[str, str] = field(default_factory=dict)
+    no_backup: str | None = None  # --no-backup REASON: the backup step is skipped, recorded
 
 
 def default_env(loaded: LoadedConfig, stage: str, flag: str) -> str:
@@ -335,8 +349,8 @@ def prepare_promote(
         finding=judge_staging_record(session.ledger, source_env, commit),
         override=override,
         notes=notes,
-        source_slug_id=src_rel.slug.id if src_rel.slug else None,
-        production_slug_id=prod_rel.slug.id if prod_rel is not None and prod_rel.slug else None,
+        source_slug_id=src_rel.code_id,
+        production_slug_id=prod_rel.code_id if prod_rel is not None else None,
     )
 
 
@@ -369,6 +383,7 @@ def promote_action(session: Session, options: PromoteOptions) -> Action[Promotio
     plan = prepare_promote(session, source_env=options.source, override=options.override)
     plan.auto_rollback = options.auto_rollback
     session = session.for_commit(plan.commit)
+    plan.preview = _preview(session, plan)
     gates = Gates(session, options.skip)
     unfinished = last_unfinished(session.ledger, "promote", session.env_name, commit=plan.commit)
     resume = unfinished if options.resume else None
@@ -411,7 +426,9 @@ def promote_action(session: Session, options: PromoteOptions) -> Action[Promotio
 
     fields: dict[str, Any] = {"override_reason": plan.override} if plan.override_used else {}
     plan.progress.record_fields = fields
-    return Action(
+    from keycliq_ops.release.backup_steps import with_backup
+
+    action = Action(
         name="promote",
         session=session,
         prepared=plan,
@@ -440,11 +457,32 @@ def promote_action(session: Session, options: PromoteOptions) -> Action[Promotio
                 "targets": [t.app for t in plan.targets],
                 "production_release_before": before.version if before else None,
                 "staging_record": plan.finding.record_id,
-            }
+            },
+            "promotion_preview": plan.preview.as_data(),
         },
-        about={"source": plan.source_env, "override_reason": fields.get("override_reason")},
+        about={
+            "source": plan.source_env,
+            "override_reason": fields.get("override_reason"),
+            "preview": plan.preview.as_data(),
+        },
         extras=extras,
         follow_up=follow_up,
+    )
+    return with_backup(action, before="promote", no_backup=options.no_backup)
+
+
+def _preview(session: Session, plan: PromotionPlan) -> PromotionPreview:
+    """What production gains from the promotion (see ``promote_preview``)."""
+    from keycliq_ops.release.promote_preview import preview_promotion
+
+    return preview_promotion(
+        session.checkout(),
+        source_env=plan.source_env,
+        commit=plan.commit,
+        production_commit=plan.production_commit,
+        ledger=session.ledger,
+        staging_release_at=plan.source_release.created_at,
+        database_url=session.database_url,
     )
 
 

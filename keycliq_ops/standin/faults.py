@@ -14,6 +14,7 @@ Spec syntax (``keycliq sandbox up --fault SPEC``)::
     build-fail@keycliq-staging             the next build of the app fails
     release-fail@keycliq-staging           the next release phase of the app exits 1
     promote-fail@keycliq-production        the app fails as the next promotion target
+    backup-fail@keycliq-production         the next backup capture of the app's database fails
     two-factor=123456x*@/pipeline-promotions  requests there need that Heroku-Two-Factor-Code
 """
 
@@ -28,14 +29,21 @@ from typing import Literal
 from keycliq_ops.standin.failures import usage
 
 FaultKind = Literal[
-    "http", "slow", "cut", "build-fail", "release-fail", "promote-fail", "two-factor"
+    "http",
+    "slow",
+    "cut",
+    "build-fail",
+    "release-fail",
+    "promote-fail",
+    "two-factor",
+    "backup-fail",
 ]
 STREAM_KINDS = ("build", "release", "dyno", "log", "*")
 
 _SPEC = re.compile(
     r"^(?P<kind>\d{3}|[a-z]+(?:-[a-z]+)*)(?:=(?P<value>[^@x]+))?(?:x(?P<count>\d+|\*))?(?:@(?P<target>.+))?$"
 )
-_APP_KINDS = ("build-fail", "release-fail", "promote-fail")
+_APP_KINDS = ("build-fail", "release-fail", "promote-fail", "backup-fail")
 
 
 @dataclass
@@ -99,7 +107,8 @@ def parse_fault(spec: str) -> Fault:
         return Fault(kind, target, count)  # type: ignore[arg-type]
     raise usage(
         f"--fault {spec!r}: unknown kind {kind!r} "
-        "(a status like 429/503, slow, cut, build-fail, release-fail, promote-fail)",
+        "(a status like 429/503, slow, cut, build-fail, release-fail, promote-fail, "
+        "backup-fail)",
         hint=hint,
     )
 
@@ -157,6 +166,11 @@ class FaultBook:
 
     def fail_promotion(self, app: str, message: str | None = None, count: int | None = 1) -> Fault:
         return self.add(Fault("promote-fail", app, count, message=message))
+
+    def fail_backup(self, app: str, message: str | None = None, count: int | None = 1) -> Fault:
+        """The next ``count`` backup captures of the app's database fail (pg_dump's error
+        in the transfer's logs; ``message``: that error's text)."""
+        return self.add(Fault("backup-fail", app, count, message=message))
 
     def require_two_factor(self, path: str, code: str, count: int | None = None) -> Fault:
         """Requests on ``path`` (glob) without ``Heroku-Two-Factor-Code: code`` answer 403

@@ -196,3 +196,19 @@ def start_postgres(state_dir: Path, *, url_env: str = "KEYCLIQ_DATABASE_URL") ->
         "no PostgreSQL available: " + "; ".join(errors),
         hint=f"set {url_env} to the URL of a PostgreSQL you can create databases on",
     )
+
+
+def pg_tool(name: str) -> Path:
+    """The path of a PostgreSQL client program (``pg_dump``, ``pg_restore``, ``psql``): the
+    pgserver wheel's, else the one on PATH; a StandinError naming it when there is none."""
+    bin_dir = client_bin_dir()
+    if bin_dir is not None and (bin_dir / name).exists():
+        return bin_dir / name
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    raise StandinError(
+        f"{name} not found (neither in the pgserver wheel nor on PATH)",
+        hint="install the stand-in extra (pip install 'keycliq-ops[standin]') or PostgreSQL's "
+        "client programs",
+    )

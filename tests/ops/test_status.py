@@ -160,6 +160,8 @@ def fake_api(
         timedelta(days=1),
         description=production_description or "Promote keycliq-staging v11",
     )
+    # The Heroku Postgres API (status shows production's last backup): none taken yet.
+    router.route(host="api.data.heroku.com").respond(200, json=[])
     rel_old, rel_now = release(staging_old), release(staging_now)
     router.get("/apps/keycliq-staging/releases").respond(
         206, json=[rel_now, rel_old], headers={"RateLimit-Remaining": "4000"}
@@ -181,7 +183,7 @@ def fake_api(
         ),
     )
     if production_missing:
-        for path in ("releases", "builds", "pipeline-couplings"):
+        for path in ("releases", "builds", "pipeline-couplings", "addons"):
             router.get(f"/apps/keycliq-production/{path}").respond(
                 404, json={"id": "not_found", "message": "Couldn't find that app."}
             )

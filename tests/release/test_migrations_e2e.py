@@ -92,7 +92,7 @@ def test_a_failing_migration_is_named_with_prisma_s_reading(world: World, cli) -
         '-- AlterTable\nALTER TABLE "keys" ADD COLUMN "label" TEXT NOT NULL;\nSELEC 1;\n'
     )
     commit(world, "A migration that cannot apply")
-    result = cli(*NO_CHECKLIST)
+    result = cli(*NO_CHECKLIST, "--accept-migration-risk", "e2e: Prisma must be the one to fail it")
     assert result.code == 1, result.output
     assert "migration 20991231000000_broken failed to apply (Prisma P3018)" in result.output
     assert "prisma migrate resolve --rolled-back 20991231000000_broken" in result.output

@@ -88,12 +88,19 @@ def test_bad_migration(cli) -> None:  # type: ignore[no-untyped-def]
         "keycliq deploy staging --yes --answers keycliq-answers.yaml",
     ]
     assert 'ADD COLUMN "label" TEXT NOT NULL' in result.stdout  # the migration, shown
+    # First the lint, before anything is pushed; then, the risk accepted, Prisma's failure.
+    assert "adding-required-field" in result.stderr
+    assert shown_commands(result.stdout)[4] == (
+        "keycliq deploy staging --yes --answers keycliq-answers.yaml "
+        "--accept-migration-risk 'demo: let the release phase try it'"
+    )
     # Why it stopped, in the command's own words: Prisma's error and keycliq's verdict.
     assert "Error: P3018" in result.stderr
     assert 'column "label" of relation "keys" contains null values' in result.stderr
     assert "error: failed at release" in result.stderr
     assert "# exit 1, as expected" in result.stdout
-    assert "the deploy stopped at the release phase" in result.stdout
+    assert "the lint stopped the deploy before the push" in result.stdout
+    assert "deploy stopped at the release phase" in result.stdout
     assert "failed" in result.stdout.split("$ keycliq ledger list")[1]
     assert "intact" in result.stdout.split("$ keycliq ledger verify")[1]
     assert "error: demo" not in result.stderr  # every step did what the scenario shows

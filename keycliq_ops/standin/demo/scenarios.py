@@ -177,7 +177,8 @@ def scenarios() -> dict[str, Scenario]:
     )
     bad_migration = Scenario(
         name="bad-migration",
-        summary="a migration that cannot apply: the release phase fails and the deploy stops",
+        summary="a migration that cannot apply: the lint stops it before the push; "
+        "accepted anyway, the release phase fails and the deploy stops",
         steps=(
             WorldChange(
                 "a developer adds a required column to keys, a table that has rows",
@@ -188,7 +189,15 @@ def scenarios() -> dict[str, Scenario]:
             Command(("git", "push", "-q", "origin", "main"), "push it to the shared remote"),
             Command(
                 DEPLOY,
-                "deploy: Heroku's release phase runs the migration, it fails, keycliq stops",
+                "deploy: preflight lints the migration staging has not applied (squawk) and "
+                "stops before the push: a required column on a table with rows",
+                expect=1,
+                shows=("adding-required-field",),
+            ),
+            Command(
+                (*DEPLOY, "--accept-migration-risk", "demo: let the release phase try it"),
+                "deploy anyway, the risk accepted and recorded: Heroku's release phase runs "
+                "the migration, it fails, keycliq stops",
                 expect=1,
                 shows=("P3018", "failed to apply (Prisma P3018)"),
             ),
@@ -201,8 +210,9 @@ def scenarios() -> dict[str, Scenario]:
             Command(LEDGER_VERIFY, "and the ledger verifies", shows=("chain intact",)),
         ),
         exit_code=1,
-        outcome="the deploy stopped at the release phase: the migration failed "
-        "(exit 1, as this scenario shows)",
+        outcome="the lint stopped the deploy before the push; with the risk accepted, the "
+        "deploy stopped at the release phase: the migration failed (exit 1, as this "
+        "scenario shows)",
     )
     integrity_defect = Scenario(
         name="integrity-defect",
