@@ -14,20 +14,23 @@ from keycliq_ops import __version__
 from keycliq_ops.cli import (
     checklist_cmd,
     config_cmd,
+    costs_cmd,
     dataclips_cmd,
     demo_cmd,
     deploy_cmd,
     init_cmd,
     ledger_cmd,
     logs_cmd,
+    migrations_cmd,
     playbook_cmd,
     promote_cmd,
+    report_cmd,
     rollback_cmd,
     sandbox_cmd,
     secrets_cmd,
     status_cmd,
 )
-from keycliq_ops.cli.common import install_masking, state
+from keycliq_ops.cli.common import add_exit_codes, install_masking, state
 
 app = typer.Typer(
     name="keycliq",
@@ -36,7 +39,8 @@ app = typer.Typer(
         "checklists and Dataclip gates, promote to production, roll back, and keep a "
         "tamper-evident ledger of it all.\n\n"
         "Exit codes: 0 ok, 1 a gate failed, 2 usage or config error, "
-        "3 an outside system failed (API, git, database), 130 interrupted.\n\n"
+        "3 an outside system failed (API, git, database), 70 internal error (a bug), "
+        "130 interrupted (each command's --help lists its own).\n\n"
         "-e/--env ENV names the environment on every command that acts on one: a name "
         "from keycliq.yaml (staging) or its Heroku app name (keycliq-staging). "
         "-c/--config FILE may come before or after the command."
@@ -98,6 +102,8 @@ promote_cmd.register(app)
 rollback_cmd.register(app)
 logs_cmd.register_logs(app)
 logs_cmd.register_watch(app)
+report_cmd.register(app)
+costs_cmd.register(app)
 demo_cmd.register(app)
 init_cmd.register(app)
 app.add_typer(dataclips_cmd.app, name="dataclips")
@@ -106,4 +112,8 @@ app.add_typer(ledger_cmd.app, name="ledger")
 app.add_typer(playbook_cmd.app, name="playbook")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(migrations_cmd.app, name="migrations")
 app.add_typer(sandbox_cmd.app, name="sandbox")
+
+# Last, after every command is registered (other topics included): each one's exit codes.
+add_exit_codes(app)

@@ -208,7 +208,9 @@ def _detail(item: Any) -> str:
     "run",
     help="Walk a checklist: ask the manual items (terminal, or --answers in CI), verify "
     "the others, print the summary; exit 0 passed, 1 failed, 2 cannot run, 130 "
-    "interrupted.\n\n"
+    "interrupted. For an environment it checks the commit the environment runs (its "
+    "current release), and the run is recorded in the ledger with a report, as a "
+    "deploy is.\n\n"
     "Example: keycliq checklist run staging --answers ci/answers.yaml --json",
 )
 def run(
@@ -232,7 +234,9 @@ def run(
     commit: str | None = typer.Option(
         None,
         "--commit",
-        help="Commit the run is for (default: HEAD of the checkout). Example: --commit 3f2c1a9",
+        help="Commit the run is for (default: the commit the environment runs, its current "
+        "release's; HEAD of the checkout when it runs none keycliq can tell, or with "
+        "--commit HEAD). Example: --commit 3f2c1a9",
     ),
     database_url: str | None = typer.Option(
         None,
@@ -296,7 +300,9 @@ def run(
         env = resolve_env(loaded, env)
     target = resolve_target(loaded, cl.name, env)
     root = loaded.root if loaded is not None else Path.cwd()
-    sha = commit or head_commit(root)
+    client, no_client = _client_for(loaded, target.env, target.app)
+    choice = _choose_commit(loaded, target.env, target.app, commit, head_commit(root), client)
+    sha = choice.sha
     who = actor(root)
     app_url = target.url
     if app_url is None and target.app and not dry_run and "app_url" in cl.variables_used():
@@ -340,18 +346,152 @@ def run(
         secrets=[*known_secrets(), *([database_url] if database_url else [])],
     )
     if dry_run:
+        if client is not None:
+            client.close()
         plan = plan_checklist(cl, context, resume=earlier)
         if as_json:
             emit_json(plan)
         else:
             _print_plan(plan)
         return
-    result = run_checklist(cl, context, resume=earlier)
+    from keycliq_ops.checklists import check_checklist
+
+    check_checklist(cl, context, resume=earlier)  # before a word: can it be answered?
+    if not as_json:
+        err().print(f"checking {(sha or 'no commit')[:12]}: {choice.why}", markup=False)
+    if loaded is None or target.env is None or client is None:
+        if loaded is not None and target.env is not None:
+            err().print(f"note: not recorded in the ledger: {no_client}", markup=False)
+        result = run_checklist(cl, context, resume=earlier)
+        if as_json:
+            emit_json({**result.model_dump(mode="json"), **_commit_facts(choice)})
+        else:
+            _print_result(result)
+        result.raise_for_verdict()
+        return
+    _run_recorded(
+        loaded,
+        target.env,
+        client,
+        cl,
+        choice,
+        earlier,
+        context,
+        params,
+        prompter,
+        database_url,
+        as_json,
+    )
+
+
+def _client_for(
+    loaded: LoadedConfig | None, env: str | None, app: str | None
+) -> tuple[Any, str | None]:
+    """The Heroku client for a run for an environment, or None and why there is none."""
+    from keycliq_ops.base.errors import KeycliqError
+    from keycliq_ops.cli.common import heroku_client
+
+    if loaded is None or env is None or app is None:
+        return None, "no environment of keycliq.yaml walks this checklist"
+    try:
+        return heroku_client(), None
+    except KeycliqError as exc:
+        return None, f"no Heroku credentials ({exc.message})"
+
+
+def _choose_commit(
+    loaded: LoadedConfig | None,
+    env: str | None,
+    app: str | None,
+    given: str | None,
+    head: str | None,
+    client: Any,
+) -> Any:
+    from keycliq_ops.release.checklist_action import choose_commit, running_commit
+
+    running = None
+    if client is not None and loaded is not None and env is not None:
+        repo = _repo_or_none(loaded.root)
+
+        def running() -> tuple[str | None, int | None]:
+            return running_commit(client, loaded, env, repo)
+
+    unknown = None if client is not None else "the commit it runs needs Heroku credentials"
+    if app is None:
+        unknown = "no environment walks this checklist"
+    return choose_commit(given, head, app=app, running=running, unknown_why=unknown)
+
+
+def _repo_or_none(root: Path) -> Any:
+    from keycliq_ops.adapters.git import Repo
+    from keycliq_ops.base.errors import GitError
+
+    try:
+        return Repo.discover(root)
+    except GitError:
+        return None
+
+
+def _commit_facts(choice: Any) -> dict[str, Any]:
+    return {"commit_source": choice.source, "commit_why": choice.why}
+
+
+def _run_recorded(
+    loaded: LoadedConfig,
+    env_name: str,
+    client: Any,
+    cl: Any,
+    choice: Any,
+    earlier: Any,
+    context: Any,
+    params: dict[str, str],
+    prompter: Any,
+    database_url: str | None,
+    as_json: bool,
+) -> None:
+    """The run through the release lifecycle: recorded in the ledger, with a report."""
+    from keycliq_ops.base.errors import KeycliqError
+    from keycliq_ops.cli.release_common import client_token_of
+    from keycliq_ops.ledger import Ledger
+    from keycliq_ops.release.checklist_action import ChecklistRun, checklist_action
+    from keycliq_ops.release.lifecycle import check, run_action
+    from keycliq_ops.release.session import Session
+
+    repo = _repo_or_none(loaded.root)
+    with client:
+        session = Session(
+            loaded=loaded,
+            env_name=env_name,
+            client=client,
+            repo=repo,
+            ledger=Ledger(loaded.ledger_path, secrets=[client_token_of(client)]),
+            commit=choice.sha or "",
+            branch=repo.current_branch() if repo is not None else None,
+            params=params,
+            prompter=prompter,
+            explicit_database_url=database_url,
+        )
+        action = checklist_action(session, ChecklistRun(cl, choice, earlier), lambda _io: context)
+        outcome = run_action(check(action), lambda _event: None)
+    result = outcome.facts.checklist
+    recorded = {"ledger_id": outcome.ledger_id, "report": str(outcome.report or "")}
+    if result is None:  # stopped before it had a result (an answers file short of one…)
+        failure = KeycliqError(
+            outcome.result.error or "the checklist did not run", hint=outcome.result.hint
+        )
+        failure.exit_code = outcome.exit_code or 70
+        if not as_json:
+            err().print(f"ledger: {outcome.ledger_id}", markup=False, soft_wrap=True)
+        raise failure
     if as_json:
-        emit_json(result)
+        emit_json({**result.model_dump(mode="json"), **_commit_facts(choice), **recorded})
     else:
         _print_result(result)
+        out().print(f"ledger: {outcome.ledger_id}", markup=False, soft_wrap=True)
+        out().print(f"report: {outcome.report}", markup=False, soft_wrap=True)
     result.raise_for_verdict()
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
 
 
 def _learn_secrets(loaded: LoadedConfig) -> None:

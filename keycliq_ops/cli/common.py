@@ -96,6 +96,42 @@ def write_for_eval(text: str) -> None:
     inner.flush()
 
 
+def invocation() -> str:
+    """How to run this keycliq again from any folder, for the commands keycliq prints for
+    the user to paste: ``keycliq`` when that is what PATH finds, else the absolute path of
+    the entry point that is running (a project's ``.venv/bin/keycliq`` reached by ``uv run``
+    works from another repository too, where ``uv run keycliq`` would not), else
+    ``PYTHON -m keycliq_ops``."""
+    import shlex
+    import shutil
+
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if argv0 is not None and argv0.name == "keycliq" and argv0.exists():
+        found = shutil.which("keycliq")
+        if found and Path(found).resolve() == argv0.resolve():
+            return "keycliq"
+        return shlex.quote(str(argv0.resolve()))
+    return shlex.join([sys.executable, "-m", "keycliq_ops"])
+
+
+def write_file_text(text: str) -> None:
+    """Write a file's text to stdout as it is, byte for byte (UTF-8; secrets still masked):
+    never through rich, which would wrap long lines at the width or expand tabs (``keycliq
+    dataclips show E2 > e2.sql`` must run unchanged in psql)."""
+    stream = sys.stdout
+    stream.flush()
+    masked = mask_text(text)
+    inner = stream.inner if isinstance(stream, MaskedStream) else stream
+    buffer = getattr(inner, "buffer", None)
+    if buffer is None:  # a text-only stream (tests' capture): its own encoding
+        inner.write(masked)
+        inner.flush()
+        return
+    inner.flush()
+    buffer.write(masked.encode("utf-8"))
+    buffer.flush()
+
+
 def install_masking() -> None:
     """Start a command's output boundary: learn the local environment's secrets and mask
     stdout and stderr (once per process; a new command in the same process starts with
@@ -261,3 +297,60 @@ def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
+
+EXIT_CODES = {
+    0: "ok",
+    1: "a gate or check failed (the output says which)",
+    2: "usage or config error (nothing was done)",
+    3: "an outside system (Heroku, git, the database) failed after retries",
+    70: "internal error: a bug in keycliq (please report it with the output)",
+    130: "interrupted (Ctrl-C; 143 when CI cancels with SIGTERM)",
+}
+
+# The commands that never fail a gate or a check (their help lists no exit 1).
+NO_GATE = frozenset(
+    {
+        "status",
+        "logs",
+        "watch",
+        "init",
+        "dataclips list",
+        "dataclips show",
+        "dataclips trend",
+        "checklist list",
+        "checklist answers",
+        "checklist show",
+        "ledger list",
+        "ledger show",
+        "ledger export",
+        "ledger stats",
+        "playbook list",
+        "playbook show",
+        "secrets list",
+        "config show",
+        "config reference",
+        "sandbox up",
+        "sandbox down",
+        "sandbox status",
+    }
+)
+
+
+def exit_codes_epilog(path: str) -> str:
+    """The help's list of the exit codes the command ``path`` (e.g. ``dataclips run``) can
+    return; one helper, so every command's help says the same, 70 included."""
+    codes = [c for c in EXIT_CODES if not (c == 1 and path in NO_GATE)]
+    listed = "\n".join(f"  {code:<4}{EXIT_CODES[code]}" for code in codes)
+    return "\b\nExit codes:\n" + listed
+
+
+def add_exit_codes(app: typer.Typer, prefix: str = "") -> None:
+    """Give every command of ``app`` (and of its topics) the exit-code epilog."""
+    for info in app.registered_commands:
+        name = info.name or (info.callback.__name__ if info.callback else "")
+        path = f"{prefix}{name}".strip()
+        epilog = exit_codes_epilog(path)
+        info.epilog = f"{info.epilog}\n\n{epilog}" if info.epilog else epilog
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            add_exit_codes(group.typer_instance, f"{prefix}{group.name} ")

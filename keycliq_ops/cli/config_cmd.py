@@ -24,13 +24,47 @@ app = typer.Typer(
 @app.command(
     "validate",
     help="Check keycliq.yaml, and that the checklists and Dataclip ids it names (and the "
-    "Dataclips those checklists run) are in the catalogues; print what is wrong with "
-    "file:line.\n\n"
+    "Dataclips those checklists run) are in the catalogues; print every problem, each on "
+    "its own line with file:line and field. Exit 2 when there is one.\n\n"
     "Example: keycliq -c ./keycliq.yaml config validate",
 )
 def validate(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
-    loaded = load(ctx)
-    loaded.check_references()
+    from keycliq_ops.base.redact import redact_url
+    from keycliq_ops.cli.common import state
+    from keycliq_ops.config.loading import config_problems
+
+    loaded, problems = config_problems(state(ctx).config_path)
+    if problems:
+        if as_json:
+            emit_json(
+                {
+                    "ok": False,
+                    "path": str(loaded.path if loaded else problems[0].location or ""),
+                    "problems": [
+                        {
+                            "message": redact_url(p.message),
+                            "location": p.location,
+                            "field": p.field,
+                            "hint": p.hint,
+                        }
+                        for p in problems
+                    ],
+                }
+            )
+        stream = err()
+        for p in problems:
+            stream.print(
+                f"error: {redact_url(p.message)}", markup=False, highlight=False, soft_wrap=True
+            )
+        hints = list(dict.fromkeys(p.hint for p in problems if p.hint))
+        for h in hints:
+            stream.print(f"hint: {redact_url(h)}", markup=False, highlight=False, soft_wrap=True)
+        if len(problems) > 1:  # one problem stays one line
+            stream.print(
+                f"{len(problems)} problems found", markup=False, highlight=False, soft_wrap=True
+            )
+        raise typer.Exit(2)
+    assert loaded is not None
     envs = list(loaded.config.environments)
     if as_json:
         emit_json({"ok": True, "path": str(loaded.path), "environments": envs})
@@ -98,7 +132,7 @@ def check(
 
     from keycliq_ops.cli.common import heroku_client
     from keycliq_ops.cli.envopt import pick_envs
-    from keycliq_ops.ops.config_audit import audit_config, secret_digest
+    from keycliq_ops.ops.config_audit import audit_config, backup_schedules_of, secret_digest
 
     loaded = load(ctx)
     names = pick_envs(loaded, envs, env_opts)
@@ -110,11 +144,21 @@ def check(
                 every, pool.map(lambda n: client.config_vars(loaded.env(n).app), every), strict=True
             )
         )
+        # Production's backup schedule (the Heroku Postgres API), asked beside the vars.
+        schedules = pool.map(lambda n: backup_schedules_of(client, loaded.env(n)), names)
+        backups = dict(zip(names, schedules, strict=True))
     digests = {
         n: secret_digest(v["SESSION_SECRET"]) for n, v in fetched.items() if v.get("SESSION_SECRET")
     }
     reports = [
-        audit_config(n, loaded.env(n), fetched[n], other_session_digests=digests, app_repo=app_repo)
+        audit_config(
+            n,
+            loaded.env(n),
+            fetched[n],
+            other_session_digests=digests,
+            app_repo=app_repo,
+            backups=backups[n],
+        )
         for n in names
     ]
     if as_json:

@@ -227,7 +227,9 @@ def show(
             }
         )
         return
-    out().print(clip.source.rstrip(), markup=False, highlight=False)
+    from keycliq_ops.cli.common import write_file_text
+
+    write_file_text(clip.source)
 
 
 def _render_result(r: CheckResult) -> None:
@@ -487,13 +489,18 @@ def _render_trend(t: Trend) -> None:
         flag = f"[bold red]jump > {t.jump_ratio:.0%}[/]" if s.jump else ""
         table.add_row(s.name, *[_fmt(v) if v is not None else "-" for v in s.values], change, flag)
     table.add_row("verdict", *[_verdict(p.verdict) for p in t.points], "", "")
+    if len({p.target for p in t.points}) > 1 or t.target is None:
+        table.add_row("target", *[p.target for p in t.points], "", "")
+    table.add_row("run by", *[p.source for p in t.points], "", "")
     console.print(table)
 
 
 @app.command(
     "trend",
     help="Show how a check's numbers moved over past runs, the change since the previous "
-    "run, and jumps beyond dataclips.trend_jump_ratio.\n\n"
+    "run, and jumps beyond dataclips.trend_jump_ratio. The runs are those of `keycliq "
+    "dataclips run` and of the gates of deploy, promote and rollback (one point per action: "
+    "its checklist's and its gate's Dataclips); the 'run by' row says which.\n\n"
     "Example: keycliq dataclips trend A -e production --last 5",
 )
 def trend_(
@@ -505,7 +512,7 @@ def trend_(
         "-e",
         metavar="ENV",
         help="Only runs against this environment (keycliq.yaml name or Heroku app name; "
-        "default: the latest run's target). Example: -e staging",
+        "default: every target, each run with its own). Example: -e staging",
         show_default=False,
     ),
     app_: str | None = typer.Option(
@@ -538,7 +545,7 @@ def trend_(
     from keycliq_ops.adapters import db
     from keycliq_ops.base.errors import UsageError
     from keycliq_ops.config.settings import DataclipSettings
-    from keycliq_ops.dataclips.history import read_history, trend
+    from keycliq_ops.dataclips.history import trend
 
     loaded = _maybe_load(ctx)
     catalog = _catalog(loaded)
@@ -548,10 +555,9 @@ def trend_(
     if app_name and database_url:
         raise UsageError("give either -e/--env or --database-url, not both")
     path = _history_path(loaded)
+    # Not named: every target (each point says its own), so that a deploy to staging and
+    # the promotion after it are one story.
     target = app_name or (db.describe(database_url) if database_url else None)
-    if target is None:
-        latest = [e for e in read_history(path) if clip_id in e["checks"]]
-        target = str(latest[-1].get("target")) if latest else None
     result = trend(
         path,
         clip_id,

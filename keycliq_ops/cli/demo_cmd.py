@@ -101,8 +101,14 @@ def demo(
 
 
 def _closing(result: DemoResult, emit: Emit) -> None:
+    """The demo's last words; with --keep, commands that run as printed from where the
+    user stands (and in the sandbox repository): this keycliq's own invocation, not a bare
+    ``keycliq`` that may not be on PATH (see common.invocation)."""
     import shlex
 
+    from keycliq_ops.cli.common import invocation
+
+    kq = invocation()
     emit("out", "\n")
     if result.ok:
         emit("out", f"demo {result.scenario}: {result.message} ({result.seconds:.1f} s)\n")
@@ -110,9 +116,9 @@ def _closing(result: DemoResult, emit: Emit) -> None:
         emit(
             "out",
             f"\nthe stand-in keeps running at {result.url}. To use it:\n"
-            '  eval "$(keycliq sandbox up)"   # exports HEROKU_API_URL, HEROKU_API_KEY, '
+            f'  eval "$({kq} sandbox up)"   # exports HEROKU_API_URL, HEROKU_API_KEY, '
             "KEYCLIQ_SANDBOX_REPO\n"
             f"  cd {shlex.quote(result.repo)}\n"
-            "  keycliq status\n"
-            "Stop it with: keycliq sandbox down\n",
+            f"  {kq} status\n"
+            f"Stop it with: {kq} sandbox down\n",
         )

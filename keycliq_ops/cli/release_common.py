@@ -350,6 +350,11 @@ def render_outcome(
         sys.stdout.flush()
     else:
         render_summary(out(), result, facts)
+        from rich.text import Text
+
+        # Printed when they arose, and again here: the summary is what stays on screen.
+        for warning in summary.get("warnings") or []:
+            out().print(Text.assemble(("warning", "yellow"), f": {warning}"), soft_wrap=True)
         if result.outcome != "succeeded":
             where = f" at {result.failed_step}" if result.failed_step else ""
             err().print(f"[red]error[/]: {result.outcome}{where}: {result.error}")

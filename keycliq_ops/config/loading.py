@@ -211,11 +211,23 @@ class LoadedConfig:
         each environment's Dataclip gate (``dataclips``, or the default for its stage), its
         checklist (``checklist``, or the one named after it) and the Dataclips that
         checklist's items run. A ConfigError (exit 2) at the setting's file:line, listing
-        the known ids; a broken checklist or Dataclip file is its own file:line."""
-        catalog = self.dataclip_catalog()
+        the known ids; a broken checklist or Dataclip file is its own file:line. The first
+        problem is raised; :meth:`reference_problems` lists them all."""
+        problems = self.reference_problems()
+        if problems:
+            raise problems[0]
+
+    def reference_problems(self) -> list[ConfigError]:
+        """Every problem :meth:`check_references` looks for, in file order per environment
+        (an unreadable Dataclip catalogue is one problem: nothing else can be checked)."""
+        try:
+            catalog = self.dataclip_catalog()
+        except ConfigError as exc:
+            return [exc]
         known = {i.lower() for i in catalog.ids()}
         listed = ", ".join(catalog.ids()) or "none"
         hint = f"the Dataclip catalogue is {self.dataclips_dir.describe()}"
+        problems: list[ConfigError] = []
         for name, env in self.config.environments.items():
             for i, clip_id in enumerate(env.effective_dataclips()):
                 if clip_id.lower() in known:
@@ -226,15 +238,23 @@ class LoadedConfig:
                 else:
                     loc = ("environments", name, "dataclips")
                     what = f"unknown Dataclip {clip_id!r} (the default for {env.stage})"
-                raise ConfigError(
-                    f"{what} (known: {listed})",
-                    location=self.where(*loc),
-                    field=_dotted(loc),
-                    hint=hint + "; set environments.NAME.dataclips to the ids to run",
+                problems.append(
+                    ConfigError(
+                        f"{what} (known: {listed})",
+                        location=self.where(*loc),
+                        field=_dotted(loc),
+                        hint=hint + "; set environments.NAME.dataclips to the ids to run",
+                    )
                 )
-            self._check_checklist(name, known, listed, hint)
+            try:
+                problems.extend(self._checklist_problems(name, known, listed, hint))
+            except ConfigError as exc:  # the checklist file itself is broken
+                problems.append(exc)
+        return problems
 
-    def _check_checklist(self, env_name: str, known: set[str], listed: str, hint: str) -> None:
+    def _checklist_problems(
+        self, env_name: str, known: set[str], listed: str, hint: str
+    ) -> list[ConfigError]:
         from keycliq_ops.base.yamlfile import load_yaml
         from keycliq_ops.checklists.files import load_checklist
         from keycliq_ops.checklists.items import DataclipItem
@@ -243,19 +263,22 @@ class LoadedConfig:
         name = self.config.environments[env_name].checklist
         if name is None:
             if not (self.checklists_dir / f"{env_name}.yaml").exists():
-                return  # as a deploy decides: no checklist for this environment
+                return []  # as a deploy decides: no checklist for this environment
             name = env_name
         try:
             path = catalog.find(name)
         except UsageError:
             loc = ("environments", env_name, "checklist")
-            raise ConfigError(
-                f"unknown checklist {name!r} (known: {', '.join(catalog.names()) or 'none'})",
-                location=self.where(*loc),
-                field=_dotted(loc),
-                hint=f"a checklist is a file NAME.yaml in {self.checklists_dir.describe()}",
-            ) from None
+            return [
+                ConfigError(
+                    f"unknown checklist {name!r} (known: {', '.join(catalog.names()) or 'none'})",
+                    location=self.where(*loc),
+                    field=_dotted(loc),
+                    hint=f"a checklist is a file NAME.yaml in {self.checklists_dir.describe()}",
+                )
+            ]
         checklist = load_checklist(path)
+        problems: list[ConfigError] = []
         for si, section in enumerate(checklist.sections):
             for ii, item in enumerate(section.items):
                 if not isinstance(item, DataclipItem):
@@ -264,12 +287,15 @@ class LoadedConfig:
                     if clip_id.lower() in known:
                         continue
                     where = ("sections", si, "items", ii, "dataclips", k)
-                    raise ConfigError(
-                        f"item {item.id} names unknown Dataclip {clip_id!r} (known: {listed})",
-                        location=load_yaml(path).where(where),
-                        field=_dotted(where),
-                        hint=hint,
+                    problems.append(
+                        ConfigError(
+                            f"item {item.id} names unknown Dataclip {clip_id!r} (known: {listed})",
+                            location=load_yaml(path).where(where),
+                            field=_dotted(where),
+                            hint=hint,
+                        )
                     )
+        return problems
 
 
 def _dotted(loc: tuple[str | int, ...]) -> str:
@@ -278,10 +304,7 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return format_loc(loc)
 
 
-def load_config(path: Path | None = None) -> LoadedConfig:
-    """Load the config at ``path``, else ``KEYCLIQ_CONFIG``, else the nearest keycliq.yaml."""
-    from keycliq_ops.base.yamlfile import load_yaml, validate
-
+def _config_path(path: Path | None) -> Path:
     if path is None and os.environ.get("KEYCLIQ_CONFIG"):
         path = Path(os.environ["KEYCLIQ_CONFIG"])
     if path is None:
@@ -291,7 +314,52 @@ def load_config(path: Path | None = None) -> LoadedConfig:
                 f"no {CONFIG_NAME} in {Path.cwd()} or any folder above it",
                 hint="run `keycliq init` in your KeyCliq checkout, or pass --config FILE",
             )
+    return path
+
+
+def load_config(path: Path | None = None) -> LoadedConfig:
+    """Load the config at ``path``, else ``KEYCLIQ_CONFIG``, else the nearest keycliq.yaml."""
+    from keycliq_ops.base.yamlfile import load_yaml, validate
+
+    path = _config_path(path)
     doc = load_yaml(path)
     if doc.data is not None and not isinstance(doc.data, dict):
         raise ConfigError("the file must be a mapping of keys", location=doc.where())
     return LoadedConfig(config=validate(Config, doc), path=path.resolve(), doc=doc)
+
+
+def config_problems(path: Path | None = None) -> tuple[LoadedConfig | None, list[ConfigError]]:
+    """Every problem of the config :func:`load_config` would load, each a ConfigError at
+    its file:line and field: every value the models refuse, then (when the file is valid)
+    every reference :meth:`LoadedConfig.reference_problems` finds. A file that is not
+    readable YAML is one problem (nothing past it can be read). The loaded config is
+    returned when the models accept the file."""
+    from pydantic import ValidationError
+
+    from keycliq_ops.base.yamlfile import describe_error, format_loc, load_yaml
+
+    path = _config_path(path)
+    try:
+        doc = load_yaml(path)
+    except ConfigError as exc:
+        return None, [exc]
+    if doc.data is not None and not isinstance(doc.data, dict):
+        return None, [ConfigError("the file must be a mapping of keys", location=doc.where())]
+    try:
+        config = Config.model_validate(doc.data if doc.data is not None else {})
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False):
+            loc = tuple(p for p in e["loc"] if isinstance(p, str | int))
+            problems.append(
+                ConfigError(describe_error(e), location=doc.where(loc), field=format_loc(loc))
+            )
+        problems.sort(key=lambda p: _line_key(p.location))
+        return None, problems
+    loaded = LoadedConfig(config=config, path=path.resolve(), doc=doc)
+    return loaded, loaded.reference_problems()
+
+
+def _line_key(location: str | None) -> int:
+    tail = (location or "").rpartition(":")[2]
+    return int(tail) if tail.isdigit() else 0

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from keycliq_ops.config.health_settings import CostSettings, NotifyTarget, ReportSettings
+
 # The table in the KeyCliq reference ("Config vars (per app)"): required everywhere…
 REQUIRED_CONFIG_ALL: tuple[str, ...] = (
     "DATABASE_URL",
@@ -76,6 +78,13 @@ class Environment(_StrictSetting):
         "`MAIL_FROM_ADDRESS`, must be set (elsewhere 'mail disabled' is a warning). "
         "Default: true in production.",
     )
+    backup: bool | None = Field(
+        default=None,
+        description="Capture a Heroku Postgres backup of the app's database (and wait for it) "
+        "before a deploy or promotion that will change its schema (pending migrations, or a "
+        "`db push` that adds or drops tables or columns). `--no-backup REASON` skips it for "
+        "one run, recorded. Default: true in production.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -96,6 +105,9 @@ class Environment(_StrictSetting):
         extra = REQUIRED_CONFIG_PRODUCTION if self.stage == "production" else ()
         return [*REQUIRED_CONFIG_ALL, *extra]
 
+    def effective_backup(self) -> bool:
+        return self.backup if self.backup is not None else (self.stage == "production")
+
     def effective_mail_required(self) -> bool:
         return (
             self.mail_required if self.mail_required is not None else (self.stage == "production")
@@ -111,6 +123,55 @@ class Tests(_StrictSetting):
         "`null` skips the step.",
     )
     timeout: float = Field(default=1800, gt=0, description="Seconds before the tests are stopped.")
+
+
+LintLevel = Literal["error", "error-if-rows", "warning", "off"]
+# squawk's rules as they suit Prisma's generated SQL (`migrations.lint.rules` overrides each).
+DEFAULT_LINT_RULES: dict[str, LintLevel] = {
+    "ban-drop-column": "error",
+    "ban-drop-table": "error-if-rows",
+    "adding-required-field": "error-if-rows",
+    "prefer-robust-stmts": "off",  # Prisma's history is the guard against re-runs
+    "require-lock-timeout": "off",  # Prisma's generated SQL never sets them
+    "require-statement-timeout": "off",
+    "prefer-bigint-over-int": "off",  # Prisma's `Int` is INTEGER
+    "prefer-bigint-over-smallint": "off",
+    "prefer-identity": "off",  # Prisma's `autoincrement()` is SERIAL
+    "prefer-timestamp-tz": "off",  # Prisma's `DateTime` is TIMESTAMP(3)
+}
+
+
+class MigrationLint(_StrictSetting):
+    """The lint of the migrations a deploy is about to apply (squawk), in preflight."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Lint the migrations the target database has not applied, before the push.",
+    )
+    rules: dict[str, LintLevel] = Field(
+        default_factory=dict,
+        description="squawk rule → `error` (stops the deploy unless `--accept-migration-risk "
+        "REASON`), `error-if-rows` (an error when the table has rows, a warning on an empty "
+        "or new table), `warning` or `off`; merged over the defaults (`ban-drop-column: "
+        "error`, `adding-required-field` and `ban-drop-table: error-if-rows`, "
+        "`prefer-robust-stmts`, the timeout rules and the type preferences Prisma's SQL "
+        "cannot follow `off`). A rule not named keeps squawk's own level.",
+    )
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: object) -> object:
+        # YAML 1.1 reads a bare `off` as false (and `on` as true).
+        if isinstance(v, dict):
+            return {k: ("off" if x is False else x) for k, x in v.items()}
+        return v
+
+    def level(self, rule: str) -> LintLevel | None:
+        """The configured level of ``rule`` (None: squawk's own)."""
+        return self.rules.get(rule, DEFAULT_LINT_RULES.get(rule))
+
+    def off_rules(self) -> list[str]:
+        return sorted(r for r in {*DEFAULT_LINT_RULES, *self.rules} if self.level(r) == "off")
 
 
 class Migrations(_StrictSetting):
@@ -130,6 +191,10 @@ class Migrations(_StrictSetting):
         "`npm run db:push` (db-push).",
     )
     timeout: float = Field(default=900, gt=0, description="Seconds to wait for the migrations.")
+    lint: MigrationLint = Field(
+        default_factory=MigrationLint,
+        description="squawk's lint of the pending migrations (preflight).",
+    )
 
     def one_off_command(self) -> str | None:
         """The command keycliq runs in a one-off dyno (None: release-phase, none)."""
@@ -205,6 +270,33 @@ class Timeouts(_StrictSetting):
     build: float = Field(default=1800, gt=0, description="Build to reach a final status.")
     release: float = Field(default=1800, gt=0, description="Release (and its release phase).")
     promotion: float = Field(default=1800, gt=0, description="Promotion targets to finish.")
+    backup: float = Field(
+        default=1800, gt=0, description="A Heroku Postgres backup capture to finish."
+    )
+
+
+class LedgerSettings(_StrictSetting):
+    """How the team shares one ledger through a git remote (see docs/ledger.md)."""
+
+    remote: str | None = Field(
+        default=None,
+        description="The git remote whose branch holds the team's ledger; `none` keeps the "
+        "ledger on this machine only. Default: `shared_remote`.",
+    )
+    branch: str = Field(
+        default="keycliq-ledger",
+        description="The branch on that remote (its only file is `ledger.jsonl`).",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9._][A-Za-z0-9._/-]*$",
+    )
+    timeout: float = Field(
+        default=30, gt=0, le=600, description="Seconds a fetch or push of the branch may take."
+    )
+
+    def effective_remote(self, shared_remote: str) -> str | None:
+        """The remote to share through, or None when the ledger is local only."""
+        remote = self.remote if self.remote is not None else shared_remote
+        return None if remote.strip().lower() == "none" else remote
 
 
 class Config(_StrictSetting):
@@ -231,6 +323,18 @@ class Config(_StrictSetting):
         default_factory=DataclipSettings, description="Dataclip engine settings."
     )
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Waiting on Heroku.")
+    report: ReportSettings = Field(
+        default_factory=ReportSettings, description="The scheduled health report."
+    )
+    costs: CostSettings = Field(default_factory=CostSettings, description="Cost estimates.")
+    notify: list[NotifyTarget] = Field(
+        default_factory=list,
+        description="Webhooks (Slack-compatible JSON) and the events each wants: "
+        "deploy/promote/rollback started and finished, gate failed, report breach.",
+    )
+    ledger: LedgerSettings = Field(
+        default_factory=LedgerSettings, description="Sharing the ledger through git."
+    )
 
     @field_validator("environments")
     @classmethod

@@ -1,9 +1,16 @@
 """Dataclip history: the numbers of every run, one JSON line per run, and trends over them.
 
-A line holds ``{"v": 1, "at", "target", "checks": {ID: {"verdict", "duration_ms",
+A line holds ``{"v": 1, "at", "target", "source", "checks": {ID: {"verdict", "duration_ms",
 "row_count", "numbers"}}}``: counts and aggregate numbers only, never row data and never a
-database URL (``target`` is the app name or ``host:port/db``). Appends take a file lock and
-write the whole line at once, so concurrent runs never interleave.
+database URL (``target`` is the app name or ``host:port/db``). ``source`` says who ran the
+checks: ``dataclips run`` (the command; lines without a source are its older ones) or an
+action's gates (``deploy``, ``promote``, ``rollback`` …, with the ledger id of its run in
+``ledger_id``: the checks of its checklist and of its Dataclip gate, one line per run).
+Appends take a file lock and write the whole line at once, so concurrent runs never
+interleave.
+
+A trend has one point per line: the numbers of one moment (an action's checklist and gate
+run minutes apart; the gate's values win for a check both ran).
 
 Without a ``keycliq.yaml`` the history lives beside the ledger: next to ``$KEYCLIQ_LEDGER``
 when that is set, else in ``$XDG_STATE_HOME/keycliq/`` (``~/.local/state/keycliq/``).
@@ -35,12 +42,16 @@ def default_history_path() -> Path:
     return Path(state) / "keycliq" / HISTORY_NAME
 
 
-def record(run: DataclipRun) -> dict[str, Any]:
+COMMAND_SOURCE = "dataclips run"
+
+
+def record(run: DataclipRun, source: str = COMMAND_SOURCE) -> dict[str, Any]:
     """The history line for ``run`` (what is kept: numbers, verdicts, durations, counts)."""
     return {
         "v": HISTORY_VERSION,
         "at": run.started_at.isoformat(),
         "target": run.target,
+        "source": source,
         "checks": {
             r.id: {
                 "verdict": r.verdict,
@@ -53,11 +64,46 @@ def record(run: DataclipRun) -> dict[str, Any]:
     }
 
 
-def append_run(path: Path, run: DataclipRun) -> None:
+def action_record(
+    *,
+    at: datetime,
+    target: str,
+    source: str,
+    ledger_id: str,
+    checks: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """The history line of an action's gates (``checks``: ``{ID: {"verdict", "numbers"}}``,
+    what its checklist's Dataclip items and its Dataclip gate found)."""
+    return {
+        "v": HISTORY_VERSION,
+        "at": at.isoformat(),
+        "target": target,
+        "source": source,
+        "ledger_id": ledger_id,
+        "checks": {
+            check_id: {
+                "verdict": str(data.get("verdict", "")),
+                "numbers": {
+                    k: v
+                    for k, v in (data.get("numbers") or {}).items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)
+                },
+            }
+            for check_id, data in checks.items()
+        },
+    }
+
+
+def append_run(path: Path, run: DataclipRun, source: str = COMMAND_SOURCE) -> None:
     """Append ``run``'s numbers to the history file (created with its folder if needed)."""
+    append_line(path, record(run, source))
+
+
+def append_line(path: Path, entry: dict[str, Any]) -> None:
+    """Append one history line (a :func:`record` or an :func:`action_record`)."""
     from filelock import FileLock
 
-    line = json.dumps(record(run), separators=(",", ":"), sort_keys=True) + "\n"
+    line = json.dumps(entry, separators=(",", ":"), sort_keys=True) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock", timeout=30):
         fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
@@ -122,6 +168,8 @@ class TrendPoint(_HistoryModel):
     at: datetime
     target: str
     verdict: str
+    source: str = COMMAND_SOURCE  # "dataclips run", or the action whose gates ran it
+    ledger_id: str | None = None  # the action's run, when an action ran it
 
 
 class TrendSeries(_HistoryModel):
@@ -183,7 +231,13 @@ def trend(
         real_id = key
         data = e["checks"][key]
         points.append(
-            TrendPoint(at=e["at"], target=str(e.get("target", "")), verdict=str(data["verdict"]))
+            TrendPoint(
+                at=e["at"],
+                target=str(e.get("target", "")),
+                verdict=str(data["verdict"]),
+                source=str(e.get("source") or COMMAND_SOURCE),
+                ledger_id=e.get("ledger_id"),
+            )
         )
         numbers = data.get("numbers") or {}
         rows.append({k: v for k, v in numbers.items() if isinstance(v, int | float)})

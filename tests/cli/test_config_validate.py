@@ -84,3 +84,49 @@ def test_a_checklist_naming_an_unknown_dataclip_is_refused_at_the_checklist_line
     first = done.stderr.splitlines()[0]
     assert first.startswith(f"error: {checklist}:8: sections[0].items[0].dataclips[1]: ")
     assert "item s1 names unknown Dataclip 'ZZ' (known: A, B" in first
+
+
+def test_every_problem_of_the_file_is_listed_with_its_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "keycliq.yaml"
+    path.write_text(
+        "environments:\n"
+        "  staging:\n"
+        "    app: keycliq-staging\n"
+        "    remot: heroku-staging\n"  # line 4: unknown key
+        "  production:\n"
+        "    app: keycliq-production\n"
+        "    stage: productoin\n"  # line 7: not a stage
+    )
+    done = cli("--config", str(path), "config", "validate")
+    assert done.code == 2, done.output
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2, done.stderr
+    assert errors[0].startswith(f"error: {path}:4: environments.staging.remot: unknown key")
+    assert errors[1].startswith(f"error: {path}:7: environments.production.stage: ")
+    assert "more problem" not in done.stderr
+    assert "2 problems found" in done.stderr
+
+
+def test_every_unknown_reference_is_listed(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    path = write(tmp_path, checklist="stagign", dataclips="[NOPE, E1, ALSO_NOPE]")
+    done = cli("--config", str(path), "config", "validate")
+    assert done.code == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert [e.split(": ")[1:3] for e in errors] == [
+        [f"{path}:7", "environments.staging.dataclips[0]"],
+        [f"{path}:7", "environments.staging.dataclips[2]"],
+        [f"{path}:6", "environments.staging.checklist"],
+    ]
+    assert "hint: the Dataclip catalogue is " in done.stderr
+    as_json = cli("--config", str(path), "config", "validate", "--json")
+    assert as_json.code == 2
+    data = json.loads(as_json.stdout)
+    assert data["ok"] is False
+    assert [p["field"] for p in data["problems"]] == [
+        "environments.staging.dataclips[0]",
+        "environments.staging.dataclips[2]",
+        "environments.staging.checklist",
+    ]
+    assert all(p["location"].startswith(f"{path}:") for p in data["problems"])
