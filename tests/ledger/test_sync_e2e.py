@@ -265,3 +265,20 @@ def test_a_secret_rotation_names_its_actor_and_is_shared(
     assert len(emails) == 1
     on_origin = [json.loads(x)["id"] for x in branch_lines(world.prov.origin)]
     assert on_origin[-2:] == [start["id"], end["id"]]
+
+
+def test_the_report_marks_releases_from_the_shared_ledger(
+    world: World, tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B, a fresh clone, charts A's deploy: the report's release markers are read from the
+    team's ledger (synced first), not only from B's empty local file."""
+    deployed = cli(*DEPLOY)
+    assert deployed.code == 0, deployed.output
+    a_run = result_of(deployed.stdout)
+    b = clone(world, tmp_path / "B")
+    monkeypatch.chdir(b)
+    report = cli("report", "staging", "--json", "--out", str(tmp_path / "health.html"))
+    assert report.code in (0, 1), report.output  # 1: a threshold breached, still a report
+    data = json.loads(report.stdout)
+    marked = [m["ledger_id"] for m in data["markers"]]
+    assert a_run["ledger_id"] in marked, data["markers"]

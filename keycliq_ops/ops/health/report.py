@@ -117,14 +117,22 @@ def _trend(entries: list[dict[str, Any]], result: CheckResult) -> CheckTrend:
 # ----------------------------------------------------------------------------- ledger
 
 
-def release_markers(ledger_path: Path, env_name: str, notes: list[str]) -> list[Marker]:
-    """The succeeded deploys, promotions and rollbacks of ``env_name``, oldest first."""
+def release_markers(
+    ledger_path: Path, env_name: str, notes: list[str], loaded: LoadedConfig | None = None
+) -> list[Marker]:
+    """The succeeded deploys, promotions and rollbacks of ``env_name``, oldest first: from
+    the team's ledger when ``loaded`` shares one (synced first, docs/ledger.md)."""
     from keycliq_ops.ledger import Filters, Ledger, LedgerError
 
-    if not ledger_path.exists():
+    remote = None
+    if loaded is not None:
+        from keycliq_ops.ledger.sync import team_remote
+
+        remote = team_remote(loaded)
+    if not ledger_path.exists() and remote is None:
         return []
     try:
-        runs = Ledger(ledger_path).latest(500, Filters(environment=env_name))
+        runs = Ledger(ledger_path, remote=remote).latest(500, Filters(environment=env_name))
     except LedgerError as exc:
         notes.append(f"no release markers: the ledger could not be read ({exc.message})")
         return []
@@ -365,7 +373,7 @@ def build_report(
         entries = entries[-(runs or settings.runs) :]
     trends = [_trend(entries, r) for r in run.results]
     times = [e["_at"] for e in entries]
-    markers = release_markers(loaded.ledger_path, env_name, notes)
+    markers = release_markers(loaded.ledger_path, env_name, notes, loaded)
     share = None
     c_all = next((t for t in trends if t.id.upper() == "C-ALL"), None)
     if c_all is not None:
