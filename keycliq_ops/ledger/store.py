@@ -220,27 +220,9 @@ class Ledger:
         return stored
 
     def _append(self, record: Record) -> StoredRecord:
-        from filelock import FileLock, Timeout
-
         content = self.scrubber(record.model_dump(mode="json", exclude_none=True))
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise self._io_error(exc, "create the ledger's folder", self.path.parent) from None
-        lock = FileLock(str(self.lock_path), timeout=self.lock_timeout, poll_interval=0.005)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise LedgerBusy(
-                f"another process has held {self.lock_path} for {self.lock_timeout:.0f} s",
-                hint="another keycliq is writing the ledger; if none is, report this",
-            ) from None
-        except OSError as exc:
-            raise self._io_error(exc, "create the ledger's lock file", self.lock_path) from None
-        try:
+        with self.locked():
             return self._append_locked(content)
-        finally:
-            lock.release()
 
     def _append_locked(self, content: dict[str, Any]) -> StoredRecord:
         if self.path.is_symlink() and not self.path.exists():
